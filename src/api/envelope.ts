@@ -1,0 +1,47 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ProtocolError } from '../oauth/errors.js';
+import { StorageUnavailableError } from '../storage/storage.js';
+
+/**
+ * Maps anything thrown on the api origin to the reference's envelope (§10.1).
+ * 401s carry the Bearer challenge (§5.3, §9.2) with the error id, which some clients
+ * look for. Unknown errors become a bare 500 "internal" that leaks nothing.
+ */
+export function toProtocolError(err: unknown): ProtocolError {
+  if (err instanceof ProtocolError) return err;
+  if (err instanceof StorageUnavailableError) return new ProtocolError('service_unavailable');
+  const e = err as { code?: string; statusCode?: number };
+  switch (e.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ProtocolError('unsupported_media_type', 'Send application/json or application/x-www-form-urlencoded');
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ProtocolError('payload_too_large');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new ProtocolError('wrong_parameter', 'The request body could not be read');
+  }
+  if (err instanceof SyntaxError || e.statusCode === 400) return new ProtocolError('wrong_parameter', 'The request body could not be read');
+  if (e.statusCode === 413) return new ProtocolError('payload_too_large');
+  if (e.statusCode === 415) return new ProtocolError('unsupported_media_type', 'Send application/json or application/x-www-form-urlencoded');
+  if (e.statusCode === 429) return new ProtocolError('rate_limit');
+  return new ProtocolError('internal');
+}
+
+export function realmOf(apiUrl: string): string {
+  return new URL(apiUrl).host;
+}
+
+export function sendProtocolError(reply: FastifyReply, err: ProtocolError, realm: string): FastifyReply {
+  if (err.status === 401) reply.header('www-authenticate', `Bearer realm="${realm}", error="${err.id}"`);
+  if (err.status === 503) reply.header('retry-after', '5');
+  return reply.code(err.status).type('application/json; charset=utf-8').send(err.toBody());
+}
+
+export function apiErrorHandler(realm: string) {
+  return function handler(this: unknown, err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+    const pe = toProtocolError(err);
+    if (pe.id === 'internal' || pe.id === 'service_unavailable') request.log.error({ err }, 'request failed');
+    return sendProtocolError(reply, pe, realm);
+  };
+}

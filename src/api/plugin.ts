@@ -1,0 +1,62 @@
+import formbody from '@fastify/formbody';
+import type { FastifyInstance } from 'fastify';
+import { ProtocolError } from '../oauth/errors.js';
+import type { Services } from '../services.js';
+import { apiErrorHandler, realmOf, sendProtocolError } from './envelope.js';
+import { registerTokenRoute } from './token-route.js';
+import { registerUsersSettingsRoute } from './users-settings-route.js';
+
+/** §2.3: CORS from any origin, Authorization allowed, these headers exposed, preflight 204 cached a day. */
+const EXPOSED = 'X-RateLimit-Limit, X-RateLimit-Remaining, Retry-After, X-Pagination-Page, X-Pagination-Limit, X-Pagination-Page-Count, X-Pagination-Item-Count';
+
+/** Paths that live on the web origin; asking the api origin for them gets a 404 naming the right place. */
+const WEB_PATHS = ['/oauth/authorize', '/pin', '/signin', '/signup', '/settings', '/.well-known/oauth-authorization-server'];
+
+/**
+ * The api origin (the `api.simkl.com` role): JSON only, every error in the reference's
+ * envelope. Other route files register themselves through registerApiRoutes hooks below.
+ */
+export async function registerApi(app: FastifyInstance, services: Services): Promise<void> {
+  const realm = realmOf(services.config.apiUrl);
+
+  // JSON: an empty body is an empty object (real clients POST /users/settings that way).
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = String(body);
+    if (text.trim() === '') return done(null, {});
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(new ProtocolError('wrong_parameter', 'The JSON body could not be parsed'), undefined);
+    }
+  });
+  await app.register(formbody, { bodyLimit: 16 * 1024 });
+
+  app.addHook('onRequest', async (request, reply) => {
+    const origin = request.headers.origin;
+    reply.header('access-control-allow-origin', origin ? '*' : '*');
+    reply.header('access-control-expose-headers', EXPOSED);
+    if (request.method === 'OPTIONS') {
+      reply
+        .header('access-control-allow-methods', 'GET, POST, PUT, PATCH, DELETE, OPTIONS')
+        .header('access-control-allow-headers', 'Authorization, Content-Type, simkl-api-key, User-Agent, X-Requested-With')
+        .header('access-control-max-age', '86400')
+        .code(204)
+        .send();
+      return reply;
+    }
+    return undefined;
+  });
+
+  app.setErrorHandler(apiErrorHandler(realm));
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?', 1)[0]!;
+    if (WEB_PATHS.some((p) => path === p || path.startsWith(`${p}/`))) {
+      return sendProtocolError(reply, new ProtocolError('url_failed', `This page lives on the web origin: ${services.config.webUrl}${path}`), realm);
+    }
+    return sendProtocolError(reply, new ProtocolError('url_failed', `No such endpoint: ${request.method} ${path}`), realm);
+  });
+
+  registerTokenRoute(app, services);
+  registerUsersSettingsRoute(app, services);
+}

@@ -1,0 +1,45 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ProtocolError } from '../oauth/errors.js';
+import { hashToken, looksLikeV1Token } from '../oauth/tokens.js';
+import type { Services } from '../services.js';
+import type { TokenLookup } from '../storage/storage.js';
+import { bearerToken, requestClientId } from './client.js';
+
+/**
+ * §10.4: 10 GET/s and 1 POST/s, per token when one is sent, else per client_id.
+ * Answers 429 rate_limit with Retry-After.
+ */
+async function enforceApiRate(services: Services, request: FastifyRequest, reply: FastifyReply, key: string): Promise<void> {
+  if (!services.config.rateLimits) return;
+  const isGet = request.method === 'GET' || request.method === 'HEAD';
+  const limit = isGet ? 10 : 1;
+  const r = await services.limiter.hit(`api:${isGet ? 'get' : 'post'}:${key}`, limit, 1000);
+  if (!r.allowed) {
+    reply.header('retry-after', String(Math.max(1, Math.ceil(r.resetMs / 1000))));
+    throw new ProtocolError('rate_limit');
+  }
+}
+
+/**
+ * Authorizes a call to a user endpoint (§9): client_id first (412 client_id_failed),
+ * then the bearer token (401 user_token_failed). A token only works with the client_id
+ * it was issued to (docs/decisions/0005).
+ *
+ * Hot path: a valid token whose app matches the client_id costs one indexed lookup;
+ * the app is looked up on its own only to tell a 412 from a 401.
+ */
+export async function requireUserToken(services: Services, request: FastifyRequest, reply: FastifyReply): Promise<TokenLookup> {
+  const clientId = requestClientId(request);
+  if (!clientId) throw new ProtocolError('client_id_failed');
+  const token = bearerToken(request);
+  const lookup = token !== undefined && looksLikeV1Token(token) ? await services.storage.findAccessToken(hashToken(token), services.clock.now()) : null;
+  if (lookup && lookup.clientId === clientId) {
+    await enforceApiRate(services, request, reply, `token:${lookup.grantId}`);
+    services.usage.record(lookup.grantId, services.clock.now());
+    return lookup;
+  }
+  const app = clientId.length <= 200 ? await services.storage.findAppByClientId(clientId) : null;
+  if (!app) throw new ProtocolError('client_id_failed');
+  await enforceApiRate(services, request, reply, `client:${app.id}`);
+  throw new ProtocolError('user_token_failed');
+}

@@ -1,0 +1,153 @@
+import type { App, AuthCode, ClientMeta } from '../../storage/storage.js';
+import { safeEqual, sha256Hex } from '../../util/crypto.js';
+import type { BasicCredentials } from '../client-auth.js';
+import type { ProtocolDeps } from '../deps.js';
+import { ProtocolError } from '../errors.js';
+import { readNonEmpty, readParam, type RawParams } from '../params.js';
+import { verifyPkce } from '../pkce.js';
+import { issueV1Token, v1TokenResponse, type V1TokenResponse } from './v1-token.js';
+
+export interface TokenRequest {
+  /** Body parameters (form or JSON). */
+  body: RawParams;
+  /** Parsed Authorization: Basic, if sent. */
+  basic: BasicCredentials | null;
+  meta: ClientMeta;
+}
+
+interface Fields {
+  grantType: string;
+  code: string;
+  clientId: string;
+  clientSecret: string | undefined;
+  codeVerifier: string | undefined;
+  redirectUri: string | undefined;
+}
+
+/**
+ * Step 1. Read and require fields (§5.1, §5.3: 403 empty_field, first missing field named).
+ * Client credentials come from the body or from HTTP Basic, not both (RFC 6749 §2.3).
+ * An empty client_secret counts as absent: public clients send `client_secret=`.
+ */
+function readFields(req: TokenRequest): Fields {
+  const b = req.body;
+  const grantType = readNonEmpty(b, 'grant_type');
+  const code = readNonEmpty(b, 'code');
+  const bodyClientId = readNonEmpty(b, 'client_id');
+  const bodySecret = readNonEmpty(b, 'client_secret');
+  const codeVerifier = readParam(b, 'code_verifier');
+  const redirectUri = readParam(b, 'redirect_uri');
+
+  let clientId = bodyClientId;
+  let clientSecret = bodySecret;
+  if (req.basic) {
+    if (bodyClientId !== undefined && bodyClientId !== req.basic.clientId) {
+      throw new ProtocolError('secret_error', 'client_id in the body and in the Authorization header differ');
+    }
+    if (bodySecret !== undefined && req.basic.clientSecret !== '') {
+      throw new ProtocolError('secret_error', 'Send the client secret in the body or in the Authorization header, not both');
+    }
+    clientId = req.basic.clientId || undefined;
+    clientSecret = req.basic.clientSecret || bodySecret;
+  }
+
+  if (grantType === undefined) throw new ProtocolError('empty_field', 'grant_type is missing');
+  if (code === undefined) throw new ProtocolError('empty_field', 'code is missing');
+  if (clientId === undefined) throw new ProtocolError('empty_field', 'client_id is missing');
+  if (clientSecret === undefined && (codeVerifier === undefined || codeVerifier === '')) {
+    throw new ProtocolError('empty_field', 'client_secret or code_verifier is missing');
+  }
+  return { grantType, code, clientId, clientSecret, codeVerifier: codeVerifier === '' ? undefined : codeVerifier, redirectUri };
+}
+
+/** Step 3. Client authentication (RFC 6749 §2.3.1): confidential apps prove the secret; public apps may not send one. */
+function authenticateClient(app: App, f: Fields): void {
+  if (app.secretHash === null) {
+    if (f.clientSecret !== undefined) throw new ProtocolError('secret_error', 'This app has no client secret');
+    return;
+  }
+  if (f.clientSecret === undefined || !safeEqual(sha256Hex(f.clientSecret), app.secretHash)) {
+    throw new ProtocolError('secret_error', 'Wrong Secret');
+  }
+}
+
+/** Step 4. The code exists, is unexpired and was issued to this client. */
+function checkCode(code: AuthCode | null, app: App, now: number): AuthCode {
+  if (!code || code.appId !== app.id || code.expiresAt <= now) {
+    throw new ProtocolError('grant_error', 'The code is invalid, expired or already used');
+  }
+  return code;
+}
+
+/**
+ * Step 5. redirect_uri must repeat what authorize received (RFC 6749 §4.1.3). For PKCE
+ * the reference only asks that it be registered (§6.3); keyfob asks for equality in both
+ * flows (docs/decisions/0004). No redirect_uri at authorize: none may be sent now.
+ */
+function checkRedirectUri(code: AuthCode, f: Fields): void {
+  if (code.redirectUri === null) {
+    if (f.redirectUri !== undefined && f.redirectUri !== '') {
+      throw new ProtocolError('redirect_failed', 'redirect_uri was not sent to authorize, so it may not be sent here');
+    }
+    return;
+  }
+  if (f.redirectUri === undefined || f.redirectUri !== code.redirectUri) {
+    throw new ProtocolError('redirect_failed');
+  }
+}
+
+/**
+ * Step 6. PKCE (RFC 7636 §4.6). A challenge demands a verifier; a verifier without a
+ * challenge is refused (downgrade defence, RFC 9700 §4.8.2). Every failure, malformed
+ * or wrong, reads the same (§6.1).
+ */
+function checkPkce(code: AuthCode, f: Fields): void {
+  const failed = new ProtocolError('secret_error', 'PKCE verification failed');
+  if (code.codeChallenge === null || code.codeChallengeMethod === null) {
+    if (f.codeVerifier !== undefined) throw failed;
+    return;
+  }
+  if (f.codeVerifier === undefined || !verifyPkce(f.codeVerifier, code.codeChallenge, code.codeChallengeMethod)) throw failed;
+}
+
+/**
+ * POST /oauth/token with grant_type=authorization_code (reference §5), as a pipeline:
+ *
+ *   1. fields present                   403 empty_field
+ *   2. grant_type = authorization_code  400 unsupported_grant_type
+ *   -- the code is consumed here, atomically, whatever happens next (§5.4) --
+ *   3. client known and authenticated   412 client_id_failed / 401 secret_error
+ *   4. code valid for this client       401 grant_error
+ *   5. redirect_uri repeats authorize   403 redirect_failed
+ *   6. PKCE                             401 secret_error "PKCE verification failed"
+ *   7. issue the (same) V1 token        200
+ */
+export async function exchangeAuthorizationCode(deps: ProtocolDeps, req: TokenRequest): Promise<V1TokenResponse> {
+  const f = readFields(req);
+  if (f.grantType !== 'authorization_code') {
+    throw new ProtocolError('unsupported_grant_type', `grant_type ${f.grantType.slice(0, 64)} is not supported here; use authorization_code`);
+  }
+
+  const consumed = f.code.length <= 512 ? await deps.storage.consumeAuthCode(sha256Hex(f.code)) : null;
+
+  const app = f.clientId.length <= 200 ? await deps.storage.findAppByClientId(f.clientId) : null;
+  if (!app) throw new ProtocolError('client_id_failed');
+  if (app.dialect !== 'v1') throw new ProtocolError('unauthorized_client', 'This client_id is an OAuth 2.0 app: use POST /oauth2/token');
+  authenticateClient(app, f);
+
+  const code = checkCode(consumed, app, deps.clock.now());
+  checkRedirectUri(code, f);
+  checkPkce(code, f);
+
+  const { token } = await issueV1Token(deps, {
+    userId: code.userId,
+    appId: app.id,
+    flow: code.codeChallenge === null ? 'code' : 'pkce',
+    meta: {
+      appName: req.meta.appName ?? code.appName,
+      appVersion: req.meta.appVersion ?? code.appVersion,
+      userAgent: req.meta.userAgent ?? code.userAgent,
+    },
+  });
+  return v1TokenResponse(token);
+}

@@ -1,0 +1,38 @@
+import type { ClientMeta, Flow, Grant } from '../../storage/storage.js';
+import type { ProtocolDeps } from '../deps.js';
+import { deriveV1AccessToken, hashToken, newTokenSeed, V1_TOKEN_LIFETIME_S } from '../tokens.js';
+
+export interface V1TokenResponse {
+  access_token: string;
+  token_type: 'bearer';
+  scope: 'public';
+  expires_in: number;
+}
+
+/**
+ * Issues the V1 token for (user, app), whatever the flow (code, PKCE, PIN): the same
+ * token as before while the grant lives (§5.4), a new one after a revoke (docs/decisions/0003).
+ */
+export async function issueV1Token(
+  deps: ProtocolDeps,
+  input: { userId: number; appId: number; flow: Flow; meta: ClientMeta },
+): Promise<{ token: string; grant: Grant }> {
+  const now = deps.clock.now();
+  const seed = newTokenSeed();
+  const grant = await deps.storage.upsertV1Grant({
+    userId: input.userId,
+    appId: input.appId,
+    flow: input.flow,
+    tokenSeed: seed,
+    tokenHash: hashToken(deriveV1AccessToken(deps.secret, seed)),
+    now,
+    tokenExpiresAt: now + V1_TOKEN_LIFETIME_S * 1000,
+    ...input.meta,
+  });
+  return { token: deriveV1AccessToken(deps.secret, grant.tokenSeed), grant };
+}
+
+/** §5.2: the exact success body. */
+export function v1TokenResponse(token: string): V1TokenResponse {
+  return { access_token: token, token_type: 'bearer', scope: 'public', expires_in: V1_TOKEN_LIFETIME_S };
+}

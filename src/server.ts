@@ -1,0 +1,65 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { registerApi } from './api/plugin.js';
+import type { Config } from './config/config.js';
+import { loggerOptions } from './logging.js';
+import { MemoryRateLimiter, type RateLimiter } from './ratelimit/limiter.js';
+import type { Services } from './services.js';
+import type { Storage } from './storage/storage.js';
+import { UsageRecorder } from './usage-recorder.js';
+import { systemClock, type Clock } from './util/clock.js';
+import { registerWeb } from './web/plugin.js';
+
+export interface KeyfobServer {
+  web: FastifyInstance;
+  api: FastifyInstance;
+  services: Services;
+  /** Listens on the configured host and ports (0 = any free port); returns the bound URLs. */
+  listen(): Promise<{ webUrl: string; apiUrl: string }>;
+  close(): Promise<void>;
+}
+
+export interface BuildOptions {
+  clock?: Clock;
+  limiter?: RateLimiter;
+  /** Pass false to silence request logs (tests). Defaults to the configured level. */
+  logger?: boolean;
+}
+
+/**
+ * Builds both origins over one storage; never listens by itself (tests call listen()
+ * on port 0 or use inject()). The storage is opened and migrated by the caller.
+ */
+export async function buildServer(config: Config, storage: Storage, opts: BuildOptions = {}): Promise<KeyfobServer> {
+  const clock = opts.clock ?? systemClock;
+  const limiter = opts.limiter ?? new MemoryRateLimiter(() => clock.now());
+  const usage = new UsageRecorder(storage);
+  const services: Services = { config, storage, clock, limiter, usage, secret: config.secret };
+  const common = {
+    logger: opts.logger === false ? false : loggerOptions(config),
+    trustProxy: config.trustProxy,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle' as const,
+  };
+  const web = Fastify({ ...common, bodyLimit: 64 * 1024 });
+  const api = Fastify({ ...common, bodyLimit: 16 * 1024 });
+  services.log = api.log;
+  await registerWeb(web, services);
+  await registerApi(api, services);
+  usage.start();
+
+  return {
+    web,
+    api,
+    services,
+    async listen() {
+      const webAddr = await web.listen({ host: config.host, port: config.webPort });
+      const apiAddr = await api.listen({ host: config.host, port: config.apiPort });
+      return { webUrl: webAddr, apiUrl: apiAddr };
+    },
+    async close() {
+      await Promise.all([web.close(), api.close()]);
+      await usage.stop().catch(() => undefined);
+      await limiter.close();
+    },
+  };
+}

@@ -1,0 +1,420 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { loadMigrations } from '../migrations.js';
+import {
+  ConflictError,
+  type App,
+  type AuthCode,
+  type CleanupCounts,
+  type ConnectedApp,
+  type Grant,
+  type NewApp,
+  type NewUser,
+  type Pin,
+  type Session,
+  type Storage,
+  type TokenLookup,
+  type User,
+  type V1GrantRequest,
+} from '../storage.js';
+
+type Row = Record<string, unknown>;
+
+const str = (v: unknown): string => String(v);
+const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+const num = (v: unknown): number => Number(v);
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+export function rowToUser(r: Row): User {
+  return {
+    id: num(r.id),
+    username: str(r.username),
+    passwordHash: str(r.password_hash),
+    displayName: str(r.display_name),
+    timezone: str(r.timezone),
+    accountType: str(r.account_type) as User['accountType'],
+    gender: str(r.gender),
+    avatar: str(r.avatar),
+    bio: str(r.bio),
+    loc: str(r.loc),
+    age: str(r.age),
+    createdAt: num(r.created_at),
+  };
+}
+
+export function rowToApp(r: Row): App {
+  return {
+    id: num(r.id),
+    clientId: str(r.client_id),
+    ownerId: num(r.owner_id),
+    ownerName: str(r.owner_name),
+    name: str(r.name),
+    redirectUris: JSON.parse(str(r.redirect_uris)) as string[],
+    secretHash: strOrNull(r.secret_hash),
+    dialect: str(r.dialect) as App['dialect'],
+    createdAt: num(r.created_at),
+    updatedAt: num(r.updated_at),
+  };
+}
+
+export function rowToAuthCode(r: Row): AuthCode {
+  return {
+    codeHash: str(r.code_hash),
+    appId: num(r.app_id),
+    userId: num(r.user_id),
+    redirectUri: strOrNull(r.redirect_uri),
+    codeChallenge: strOrNull(r.code_challenge),
+    codeChallengeMethod: strOrNull(r.code_challenge_method) as AuthCode['codeChallengeMethod'],
+    appName: strOrNull(r.app_name),
+    appVersion: strOrNull(r.app_version),
+    userAgent: strOrNull(r.user_agent),
+    createdAt: num(r.created_at),
+    expiresAt: num(r.expires_at),
+  };
+}
+
+export function rowToGrant(r: Row): Grant {
+  return {
+    id: num(r.id),
+    userId: num(r.user_id),
+    appId: num(r.app_id),
+    dialect: str(r.dialect) as Grant['dialect'],
+    scope: str(r.scope),
+    tokenSeed: str(r.token_seed),
+    flow: str(r.flow) as Grant['flow'],
+    appName: strOrNull(r.app_name),
+    appVersion: strOrNull(r.app_version),
+    userAgent: strOrNull(r.user_agent),
+    createdAt: num(r.created_at),
+    authorizedAt: num(r.authorized_at),
+    revokedAt: numOrNull(r.revoked_at),
+    requestCount: num(r.request_count),
+    lastUsedAt: numOrNull(r.last_used_at),
+  };
+}
+
+export function rowToPin(r: Row): Pin {
+  return {
+    userCode: str(r.user_code),
+    appId: num(r.app_id),
+    redirect: strOrNull(r.redirect),
+    appName: strOrNull(r.app_name),
+    appVersion: strOrNull(r.app_version),
+    userAgent: strOrNull(r.user_agent),
+    createdIp: strOrNull(r.created_ip),
+    createdAt: num(r.created_at),
+    expiresAt: num(r.expires_at),
+    grantId: numOrNull(r.grant_id),
+    failedAttempts: num(r.failed_attempts),
+    lastPolledAt: numOrNull(r.last_polled_at),
+  };
+}
+
+const APP_SELECT = `SELECT a.*, u.username AS owner_name FROM apps a JOIN users u ON u.id = a.owner_id`;
+
+/** SQLite through better-sqlite3: the embedded default. One file, WAL mode, prepared statements. */
+export class SqliteStorage implements Storage {
+  readonly kind = 'sqlite' as const;
+  private readonly db: Database.Database;
+  private readonly stmts = new Map<string, Database.Statement>();
+
+  constructor(file: string) {
+    if (file !== ':memory:') mkdirSync(dirname(resolve(file)), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+  }
+
+  /** Prepared statements are cached by SQL text: preparing is the expensive part. */
+  private q(sql: string): Database.Statement {
+    let s = this.stmts.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.stmts.set(sql, s);
+    }
+    return s;
+  }
+
+  /** The underlying handle, for integrity checks in tests and the cleanup command. */
+  get handle(): Database.Database {
+    return this.db;
+  }
+
+  async migrate(): Promise<number[]> {
+    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+    const applied: number[] = [];
+    // BEGIN IMMEDIATE takes the write lock first, so two processes starting at once apply each migration once.
+    const run = this.db.transaction(() => {
+      const done = new Set((this.db.prepare('SELECT version FROM schema_migrations').all() as Row[]).map((r) => num(r.version)));
+      for (const m of loadMigrations('sqlite')) {
+        if (done.has(m.version)) continue;
+        this.db.exec(m.sql);
+        this.db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
+        applied.push(m.version);
+      }
+    });
+    run.immediate();
+    this.stmts.clear();
+    return applied;
+  }
+
+  async close(): Promise<void> {
+    this.stmts.clear();
+    this.db.close();
+  }
+
+  async ping(): Promise<void> {
+    this.q('SELECT 1').get();
+  }
+
+  // --- users
+
+  async createUser(user: NewUser): Promise<User> {
+    try {
+      const row = this.q(
+        `INSERT INTO users (username, password_hash, display_name, timezone, created_at)
+         VALUES (?, ?, ?, ?, ?) RETURNING *`,
+      ).get(user.username, user.passwordHash, user.displayName ?? user.username, user.timezone ?? 'UTC', user.createdAt) as Row;
+      return rowToUser(row);
+    } catch (err) {
+      if (err instanceof Error && /UNIQUE constraint failed: users\.username/.test(err.message)) {
+        throw new ConflictError('username is taken');
+      }
+      throw err;
+    }
+  }
+
+  async findUserById(id: number): Promise<User | null> {
+    const r = this.q('SELECT * FROM users WHERE id = ?').get(id) as Row | undefined;
+    return r ? rowToUser(r) : null;
+  }
+
+  async findUserByUsername(username: string): Promise<User | null> {
+    const r = this.q('SELECT * FROM users WHERE username = ? COLLATE NOCASE').get(username) as Row | undefined;
+    return r ? rowToUser(r) : null;
+  }
+
+  async countUsers(): Promise<number> {
+    return num((this.q('SELECT COUNT(*) AS n FROM users').get() as Row).n);
+  }
+
+  // --- apps
+
+  async createApp(app: NewApp): Promise<App> {
+    const row = this.q(
+      `INSERT INTO apps (client_id, owner_id, name, redirect_uris, secret_hash, dialect, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+    ).get(app.clientId, app.ownerId, app.name, JSON.stringify(app.redirectUris), app.secretHash, app.dialect ?? 'v1', app.createdAt, app.createdAt) as Row;
+    return (await this.findAppById(num(row.id)))!;
+  }
+
+  async findAppByClientId(clientId: string): Promise<App | null> {
+    const r = this.q(`${APP_SELECT} WHERE a.client_id = ?`).get(clientId) as Row | undefined;
+    return r ? rowToApp(r) : null;
+  }
+
+  async findAppById(id: number): Promise<App | null> {
+    const r = this.q(`${APP_SELECT} WHERE a.id = ?`).get(id) as Row | undefined;
+    return r ? rowToApp(r) : null;
+  }
+
+  async listApps(): Promise<App[]> {
+    return (this.q(`${APP_SELECT} ORDER BY a.id`).all() as Row[]).map(rowToApp);
+  }
+
+  async listAppsByOwner(ownerId: number): Promise<App[]> {
+    return (this.q(`${APP_SELECT} WHERE a.owner_id = ? ORDER BY a.id`).all(ownerId) as Row[]).map(rowToApp);
+  }
+
+  async updateAppRedirectUris(appId: number, redirectUris: string[], now: number): Promise<void> {
+    this.q('UPDATE apps SET redirect_uris = ?, updated_at = ? WHERE id = ?').run(JSON.stringify(redirectUris), now, appId);
+  }
+
+  async updateAppSecretHash(appId: number, secretHash: string, now: number): Promise<void> {
+    this.q('UPDATE apps SET secret_hash = ?, updated_at = ? WHERE id = ?').run(secretHash, now, appId);
+  }
+
+  async updateAppName(appId: number, name: string, now: number): Promise<void> {
+    this.q('UPDATE apps SET name = ?, updated_at = ? WHERE id = ?').run(name, now, appId);
+  }
+
+  async deleteApp(appId: number): Promise<void> {
+    this.q('DELETE FROM apps WHERE id = ?').run(appId);
+  }
+
+  // --- authorization codes
+
+  async saveAuthCode(c: AuthCode): Promise<void> {
+    this.q(
+      `INSERT INTO auth_codes (code_hash, app_id, user_id, redirect_uri, code_challenge, code_challenge_method,
+         app_name, app_version, user_agent, created_at, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(c.codeHash, c.appId, c.userId, c.redirectUri, c.codeChallenge, c.codeChallengeMethod, c.appName, c.appVersion, c.userAgent, c.createdAt, c.expiresAt);
+  }
+
+  async consumeAuthCode(codeHash: string): Promise<AuthCode | null> {
+    const r = this.q('DELETE FROM auth_codes WHERE code_hash = ? RETURNING *').get(codeHash) as Row | undefined;
+    return r ? rowToAuthCode(r) : null;
+  }
+
+  // --- grants and tokens
+
+  async upsertV1Grant(req: V1GrantRequest): Promise<Grant> {
+    const tx = this.db.transaction((): Row => {
+      const live = this.q(`SELECT * FROM grants WHERE user_id = ? AND app_id = ? AND dialect = 'v1' AND revoked_at IS NULL`).get(req.userId, req.appId) as
+        | Row
+        | undefined;
+      if (live) {
+        this.q(
+          `UPDATE grants SET authorized_at = ?, flow = ?, app_name = COALESCE(?, app_name), app_version = COALESCE(?, app_version),
+             user_agent = COALESCE(?, user_agent) WHERE id = ?`,
+        ).run(req.now, req.flow, req.appName, req.appVersion, req.userAgent, live.id);
+        this.q('UPDATE access_tokens SET expires_at = ? WHERE grant_id = ?').run(req.tokenExpiresAt, live.id);
+        return this.q('SELECT * FROM grants WHERE id = ?').get(live.id) as Row;
+      }
+      const created = this.q(
+        `INSERT INTO grants (user_id, app_id, dialect, scope, token_seed, flow, app_name, app_version, user_agent, created_at, authorized_at)
+         VALUES (?, ?, 'v1', 'public', ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+      ).get(req.userId, req.appId, req.tokenSeed, req.flow, req.appName, req.appVersion, req.userAgent, req.now, req.now) as Row;
+      this.q('INSERT INTO access_tokens (token_hash, grant_id, created_at, expires_at) VALUES (?, ?, ?, ?)').run(
+        req.tokenHash,
+        created.id,
+        req.now,
+        req.tokenExpiresAt,
+      );
+      return created;
+    });
+    return rowToGrant(tx.immediate());
+  }
+
+  async findGrantById(id: number): Promise<Grant | null> {
+    const r = this.q('SELECT * FROM grants WHERE id = ?').get(id) as Row | undefined;
+    return r ? rowToGrant(r) : null;
+  }
+
+  async findAccessToken(tokenHash: string, now: number): Promise<TokenLookup | null> {
+    const r = this.q(
+      `SELECT t.grant_id, t.expires_at, g.user_id, g.app_id, g.dialect, g.scope, a.client_id
+         FROM access_tokens t JOIN grants g ON g.id = t.grant_id JOIN apps a ON a.id = g.app_id
+        WHERE t.token_hash = ? AND g.revoked_at IS NULL AND t.expires_at > ?`,
+    ).get(tokenHash, now) as Row | undefined;
+    if (!r) return null;
+    return {
+      grantId: num(r.grant_id),
+      userId: num(r.user_id),
+      appId: num(r.app_id),
+      clientId: str(r.client_id),
+      dialect: str(r.dialect) as TokenLookup['dialect'],
+      scope: str(r.scope),
+      expiresAt: num(r.expires_at),
+    };
+  }
+
+  async revokeGrant(grantId: number, userId: number, now: number): Promise<boolean> {
+    const tx = this.db.transaction((): boolean => {
+      const res = this.q('UPDATE grants SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL').run(now, grantId, userId);
+      if (res.changes === 0) return false;
+      this.q('DELETE FROM access_tokens WHERE grant_id = ?').run(grantId);
+      this.q('UPDATE pins SET grant_id = NULL WHERE grant_id = ?').run(grantId);
+      return true;
+    });
+    return tx.immediate();
+  }
+
+  async listConnectedApps(userId: number): Promise<ConnectedApp[]> {
+    const rows = this.q(
+      `SELECT g.*, a.name AS app_display_name, a.client_id AS app_client_id, u.username AS owner_name
+         FROM grants g JOIN apps a ON a.id = g.app_id JOIN users u ON u.id = a.owner_id
+        WHERE g.user_id = ? AND g.revoked_at IS NULL ORDER BY g.authorized_at DESC`,
+    ).all(userId) as Row[];
+    return rows.map((r) => ({ grant: rowToGrant(r), appName: str(r.app_display_name), clientId: str(r.app_client_id), ownerName: str(r.owner_name) }));
+  }
+
+  async recordGrantUsage(usage: ReadonlyMap<number, { count: number; lastUsedAt: number }>): Promise<void> {
+    const stmt = this.q('UPDATE grants SET request_count = request_count + ?, last_used_at = MAX(COALESCE(last_used_at, 0), ?) WHERE id = ?');
+    this.db.transaction(() => {
+      for (const [grantId, u] of usage) stmt.run(u.count, u.lastUsedAt, grantId);
+    })();
+  }
+
+  // --- PINs
+
+  async createPin(p: Pin): Promise<boolean> {
+    const tx = this.db.transaction((): boolean => {
+      // A dead PIN holding the same code makes way for the new one.
+      this.q('DELETE FROM pins WHERE user_code = ? AND expires_at <= ?').run(p.userCode, p.createdAt);
+      const res = this.q(
+        `INSERT INTO pins (user_code, app_id, redirect, app_name, app_version, user_agent, created_ip, created_at, expires_at,
+           grant_id, failed_attempts, last_polled_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_code) DO NOTHING`,
+      ).run(p.userCode, p.appId, p.redirect, p.appName, p.appVersion, p.userAgent, p.createdIp, p.createdAt, p.expiresAt, p.grantId, p.failedAttempts, p.lastPolledAt);
+      return res.changes === 1;
+    });
+    return tx.immediate();
+  }
+
+  async findPin(userCode: string): Promise<Pin | null> {
+    const r = this.q('SELECT * FROM pins WHERE user_code = ?').get(userCode) as Row | undefined;
+    return r ? rowToPin(r) : null;
+  }
+
+  async countLivePinsForApp(appId: number, now: number): Promise<number> {
+    return num((this.q('SELECT COUNT(*) AS n FROM pins WHERE app_id = ? AND expires_at > ?').get(appId, now) as Row).n);
+  }
+
+  async touchPinPoll(userCode: string, now: number): Promise<number | null> {
+    const tx = this.db.transaction((): number | null => {
+      const r = this.q('SELECT last_polled_at FROM pins WHERE user_code = ?').get(userCode) as Row | undefined;
+      if (!r) return null;
+      this.q('UPDATE pins SET last_polled_at = ? WHERE user_code = ?').run(now, userCode);
+      return numOrNull(r.last_polled_at);
+    });
+    return tx.immediate();
+  }
+
+  async approvePin(userCode: string, grantId: number, now: number): Promise<boolean> {
+    const res = this.q('UPDATE pins SET grant_id = ? WHERE user_code = ? AND grant_id IS NULL AND expires_at > ?').run(grantId, userCode, now);
+    return res.changes === 1;
+  }
+
+  async consumeApprovedPin(userCode: string, appId: number): Promise<Pin | null> {
+    const r = this.q('DELETE FROM pins WHERE user_code = ? AND app_id = ? AND grant_id IS NOT NULL RETURNING *').get(userCode, appId) as Row | undefined;
+    return r ? rowToPin(r) : null;
+  }
+
+  async addPinFailure(userCode: string): Promise<number> {
+    const r = this.q('UPDATE pins SET failed_attempts = failed_attempts + 1 WHERE user_code = ? RETURNING failed_attempts').get(userCode) as Row | undefined;
+    return r ? num(r.failed_attempts) : 0;
+  }
+
+  async deletePin(userCode: string): Promise<void> {
+    this.q('DELETE FROM pins WHERE user_code = ?').run(userCode);
+  }
+
+  // --- sessions
+
+  async createSession(s: Session): Promise<void> {
+    this.q('INSERT INTO sessions (id_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)').run(s.idHash, s.userId, s.createdAt, s.expiresAt);
+  }
+
+  async findSession(idHash: string, now: number): Promise<Session | null> {
+    const r = this.q('SELECT * FROM sessions WHERE id_hash = ? AND expires_at > ?').get(idHash, now) as Row | undefined;
+    return r ? { idHash: str(r.id_hash), userId: num(r.user_id), createdAt: num(r.created_at), expiresAt: num(r.expires_at) } : null;
+  }
+
+  async deleteSession(idHash: string): Promise<void> {
+    this.q('DELETE FROM sessions WHERE id_hash = ?').run(idHash);
+  }
+
+  async cleanup(now: number): Promise<CleanupCounts> {
+    const tx = this.db.transaction((): CleanupCounts => ({
+      authCodes: this.q('DELETE FROM auth_codes WHERE expires_at <= ?').run(now).changes,
+      pins: this.q('DELETE FROM pins WHERE expires_at <= ?').run(now).changes,
+      sessions: this.q('DELETE FROM sessions WHERE expires_at <= ?').run(now).changes,
+    }));
+    return tx.immediate();
+  }
+}

@@ -1,0 +1,259 @@
+/**
+ * The only persistence interface keyfob has. Protocol code (src/oauth) and the two
+ * origins (src/api, src/web) talk to state through this and nothing else, so SQLite
+ * and PostgreSQL implement the same contract (test/storage/contract.ts runs against both).
+ *
+ * Rules every implementation keeps:
+ * - Storage stores; it decides no policy (redirect matching, PKCE, token format live in src/oauth).
+ * - Secrets arrive already hashed (`*_hash` fields); raw codes, tokens and secrets never reach storage.
+ * - Methods named consume* are single-use and atomic: of any number of concurrent
+ *   callers, across processes, exactly one receives the record and the rest receive null
+ *   (a conditional DELETE ... RETURNING, never read-then-delete).
+ * - Times are milliseconds since the epoch (numbers), supplied by the caller's clock.
+ * - Errors from the database other than "not found" are thrown as StorageUnavailableError
+ *   when the database cannot be reached, so the origins can answer 503.
+ */
+
+export type Dialect = 'v1' | 'v2';
+
+export interface User {
+  id: number;
+  username: string;
+  passwordHash: string;
+  displayName: string;
+  timezone: string;
+  accountType: 'free' | 'pro' | 'vip';
+  gender: string;
+  avatar: string;
+  bio: string;
+  loc: string;
+  age: string;
+  createdAt: number;
+}
+
+export interface NewUser {
+  username: string;
+  passwordHash: string;
+  displayName?: string;
+  timezone?: string;
+  createdAt: number;
+}
+
+export interface App {
+  id: number;
+  clientId: string;
+  ownerId: number;
+  /** Owner's username, joined in for consent pages. */
+  ownerName: string;
+  name: string;
+  /** Registered redirect URIs, compared byte for byte. May be empty (PKCE no-redirect mode, §6.4). */
+  redirectUris: string[];
+  /** SHA-256 of the client secret; null for a public app. */
+  secretHash: string | null;
+  dialect: Dialect;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface NewApp {
+  clientId: string;
+  ownerId: number;
+  name: string;
+  redirectUris: string[];
+  secretHash: string | null;
+  dialect?: Dialect;
+  createdAt: number;
+}
+
+/** Who asked, as the client said (reference §2): recorded for Connected Apps. */
+export interface ClientMeta {
+  appName: string | null;
+  appVersion: string | null;
+  userAgent: string | null;
+}
+
+export interface AuthCode extends ClientMeta {
+  codeHash: string;
+  appId: number;
+  userId: number;
+  /** redirect_uri exactly as sent to authorize; null when omitted (no-redirect mode). */
+  redirectUri: string | null;
+  codeChallenge: string | null;
+  codeChallengeMethod: 'S256' | 'plain' | null;
+  createdAt: number;
+  expiresAt: number;
+}
+
+/** How a grant was last authorized. */
+export type Flow = 'code' | 'pkce' | 'pin' | 'device';
+
+/**
+ * A user's permission for an app. V1 keeps at most one live grant per (user, app)
+ * (the same-token rule, §5.4); the V1 access token is derived from tokenSeed and the
+ * server secret, so it can be re-issued without being stored. V2 grants (later) sit
+ * beside V1 grants for the same app with their own tokens.
+ */
+export interface Grant extends ClientMeta {
+  id: number;
+  userId: number;
+  appId: number;
+  dialect: Dialect;
+  scope: string;
+  tokenSeed: string;
+  flow: Flow;
+  createdAt: number;
+  authorizedAt: number;
+  revokedAt: number | null;
+  requestCount: number;
+  lastUsedAt: number | null;
+}
+
+export interface V1GrantRequest extends ClientMeta {
+  userId: number;
+  appId: number;
+  flow: Flow;
+  /** Used only when no live grant exists yet. */
+  tokenSeed: string;
+  /** SHA-256 of the token derived from tokenSeed; stored in access_tokens for lookup. */
+  tokenHash: string;
+  now: number;
+  tokenExpiresAt: number;
+}
+
+/** What a bearer-token lookup returns: enough to authorize an API call in one query. */
+export interface TokenLookup {
+  grantId: number;
+  userId: number;
+  appId: number;
+  clientId: string;
+  dialect: Dialect;
+  scope: string;
+  expiresAt: number;
+}
+
+/** One row of the Connected Apps page. */
+export interface ConnectedApp {
+  grant: Grant;
+  appName: string;
+  clientId: string;
+  ownerName: string;
+}
+
+export interface Pin extends ClientMeta {
+  /** Normalised user code (upper case, no separators). */
+  userCode: string;
+  appId: number;
+  /** PIN `redirect` parameter, already checked against the app's URIs. */
+  redirect: string | null;
+  createdAt: number;
+  expiresAt: number;
+  /** Set once a user approves; the device collects the token derived from this grant. */
+  grantId: number | null;
+  failedAttempts: number;
+  lastPolledAt: number | null;
+  createdIp: string | null;
+}
+
+export interface Session {
+  idHash: string;
+  userId: number;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface CleanupCounts {
+  authCodes: number;
+  pins: number;
+  sessions: number;
+}
+
+export interface Storage {
+  readonly kind: 'sqlite' | 'postgres';
+
+  /** Applies pending numbered migrations; safe when several processes call it at once. Returns versions applied. */
+  migrate(): Promise<number[]>;
+  close(): Promise<void>;
+  /** Cheap liveness probe. */
+  ping(): Promise<void>;
+
+  // --- users
+  createUser(user: NewUser): Promise<User>;
+  findUserById(id: number): Promise<User | null>;
+  /** Case-insensitive. */
+  findUserByUsername(username: string): Promise<User | null>;
+  countUsers(): Promise<number>;
+
+  // --- apps
+  createApp(app: NewApp): Promise<App>;
+  findAppByClientId(clientId: string): Promise<App | null>;
+  findAppById(id: number): Promise<App | null>;
+  listApps(): Promise<App[]>;
+  listAppsByOwner(ownerId: number): Promise<App[]>;
+  updateAppRedirectUris(appId: number, redirectUris: string[], now: number): Promise<void>;
+  updateAppSecretHash(appId: number, secretHash: string, now: number): Promise<void>;
+  updateAppName(appId: number, name: string, now: number): Promise<void>;
+  /** Deletes the app and, with it, its codes, grants, tokens and PINs. */
+  deleteApp(appId: number): Promise<void>;
+
+  // --- authorization codes
+  saveAuthCode(code: AuthCode): Promise<void>;
+  /** Atomic single use: deletes and returns the code, or null if absent. Expired codes are returned too; the caller checks expiry. */
+  consumeAuthCode(codeHash: string): Promise<AuthCode | null>;
+
+  // --- grants and tokens
+  /**
+   * The same-token rule (§5.4) as one atomic step: returns the live V1 grant for
+   * (user, app), refreshing authorizedAt, flow, client meta and its token expiry, or
+   * creates it with the given seed and token hash. Concurrent callers for the same pair
+   * all receive the same grant.
+   */
+  upsertV1Grant(request: V1GrantRequest): Promise<Grant>;
+  findGrantById(id: number): Promise<Grant | null>;
+  /** Live (not revoked, not expired) token by hash, with its grant and app, in one query. */
+  findAccessToken(tokenHash: string, now: number): Promise<TokenLookup | null>;
+  /** Marks the grant revoked and deletes its tokens. Only the owning user may revoke. Returns false if nothing matched. */
+  revokeGrant(grantId: number, userId: number, now: number): Promise<boolean>;
+  listConnectedApps(userId: number): Promise<ConnectedApp[]>;
+  /** Adds counted API requests to grants (batched by the caller). */
+  recordGrantUsage(usage: ReadonlyMap<number, { count: number; lastUsedAt: number }>): Promise<void>;
+
+  // --- PINs (reference §7)
+  /** Inserts a PIN; returns false (and stores nothing) if the user code is already taken by a live PIN. */
+  createPin(pin: Pin): Promise<boolean>;
+  findPin(userCode: string): Promise<Pin | null>;
+  countLivePinsForApp(appId: number, now: number): Promise<number>;
+  /** Records a poll time; returns the previous poll time. */
+  touchPinPoll(userCode: string, now: number): Promise<number | null>;
+  /** Attaches an approved grant to a pending PIN; false if the PIN is gone, expired or already approved. */
+  approvePin(userCode: string, grantId: number, now: number): Promise<boolean>;
+  /** Atomic single use: deletes and returns an approved PIN of this app, or null. */
+  consumeApprovedPin(userCode: string, appId: number): Promise<Pin | null>;
+  /** Counts a wrong try against a PIN; returns the new count. */
+  addPinFailure(userCode: string): Promise<number>;
+  deletePin(userCode: string): Promise<void>;
+
+  // --- web sessions
+  createSession(session: Session): Promise<void>;
+  findSession(idHash: string, now: number): Promise<Session | null>;
+  deleteSession(idHash: string): Promise<void>;
+
+  // --- housekeeping
+  /** Removes expired codes, PINs and sessions. */
+  cleanup(now: number): Promise<CleanupCounts>;
+}
+
+/** Thrown when the database cannot be reached; the origins answer 503. */
+export class StorageUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StorageUnavailableError';
+  }
+}
+
+/** Thrown on a unique-constraint clash the caller can report (e.g. a taken username). */
+export class ConflictError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConflictError';
+  }
+}

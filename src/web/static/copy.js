@@ -1,0 +1,12 @@
+// Copy buttons: <button data-copy="ELEMENT_ID">. No inline scripts: the CSP forbids them.
+document.querySelectorAll('button[data-copy]').forEach(function (button) {
+  button.addEventListener('click', function () {
+    var source = document.getElementById(button.getAttribute('data-copy'));
+    var status = document.getElementById('copy-status');
+    if (!source) return;
+    navigator.clipboard.writeText(source.textContent.trim()).then(
+      function () { if (status) status.textContent = 'Copied.'; },
+      function () { if (status) status.textContent = 'Select the code and copy it by hand.'; }
+    );
+  });
+});

@@ -2,10 +2,11 @@ import cookie from '@fastify/cookie';
 import csrf from '@fastify/csrf-protection';
 import formbody from '@fastify/formbody';
 import fastifyStatic from '@fastify/static';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Services } from '../services.js';
 import { StorageUnavailableError } from '../storage/storage.js';
-import { sendPage, STATIC_DIR } from './render.js';
+import { sendWebError } from './error-page.js';
+import { STATIC_DIR } from './render.js';
 import { registerAccountRoutes } from './routes/account.js';
 import { registerAuthorizeRoutes } from './routes/authorize.js';
 import { registerMetadataRoute } from './routes/metadata.js';
@@ -14,17 +15,6 @@ import { cookieSecure, registerSessions } from './session.js';
 
 /** Paths that live on the api origin; asking the web origin for them gets a 404 naming the right place. */
 const API_PATHS = ['/oauth/token', '/oauth/pin', '/users/settings', '/oauth2/token', '/oauth2/device', '/oauth2/revoke'];
-
-function wantsJson(request: FastifyRequest): boolean {
-  const accept = request.headers.accept ?? '';
-  return accept.includes('application/json') && !accept.includes('text/html');
-}
-
-/** An error answer on the web origin: the error page, or JSON when the client asks for JSON. */
-export function sendWebError(request: FastifyRequest, reply: FastifyReply, status: number, error: string, message: string): FastifyReply {
-  if (wantsJson(request)) return reply.code(status).type('application/json; charset=utf-8').send({ error, code: status, message });
-  return sendPage(reply, 'error', { title: 'Something went wrong', user: request.user ?? null, status, error, message }, status);
-}
 
 /**
  * The web origin (the `simkl.com` role): pages for people. Templates auto-escape,

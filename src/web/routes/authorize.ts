@@ -8,6 +8,7 @@ import {
 } from '../../oauth/authorize.js';
 import type { RawParams } from '../../oauth/params.js';
 import type { Services } from '../../services.js';
+import { sendWebError } from '../error-page.js';
 import { sendPage } from '../render.js';
 import { allowFormAction } from '../security-headers.js';
 import { requireUser } from '../session.js';
@@ -36,7 +37,7 @@ async function validateOrAnswer(services: Services, request: FastifyRequest, rep
     void reply.redirect(redirectErrorLocation(f), 302);
     return null;
   }
-  void sendPage(reply, 'error', { title: 'This sign-in link does not work', user: request.user, status: f.status, error: f.error, message: f.message }, f.status);
+  void sendWebError(request, reply, f.status, f.error, f.message, 'This sign-in link does not work');
   return null;
 }
 

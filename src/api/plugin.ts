@@ -19,6 +19,8 @@ const WEB_PATHS = ['/oauth/authorize', '/pin', '/signin', '/signup', '/settings'
 export async function registerApi(app: FastifyInstance, services: Services): Promise<void> {
   const realm = realmOf(services.config.apiUrl);
 
+  // Only the two content types of §5.1; anything else is 415 in the envelope.
+  app.removeContentTypeParser('text/plain');
   // JSON: an empty body is an empty object (real clients POST /users/settings that way).
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {

@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# A fresh checkout has no node_modules: install exactly what package-lock.json pins.
+if [ ! -f node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
 

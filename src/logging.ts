@@ -1,4 +1,4 @@
-import type { FastifyServerOptions } from 'fastify';
+import type { FastifyLoggerOptions, PinoLoggerOptions } from 'fastify/types/logger.js';
 import type { Config } from './config/config.js';
 
 /**
@@ -15,7 +15,7 @@ export function safeUrl(url: string): string {
  * (SECURITY.md). Request logs carry method, path without query, and status; headers
  * and bodies are never logged.
  */
-export function loggerOptions(config: Pick<Config, 'logLevel'>): FastifyServerOptions['logger'] {
+export function loggerOptions(config: Pick<Config, 'logLevel'>): FastifyLoggerOptions & PinoLoggerOptions {
   return {
     level: config.logLevel,
     redact: {

@@ -23,6 +23,8 @@ export interface BuildOptions {
   limiter?: RateLimiter;
   /** Pass false to silence request logs (tests). Defaults to the configured level. */
   logger?: boolean;
+  /** Where log lines go (default stdout); tests capture them to prove no secret is logged. */
+  logStream?: NodeJS.WritableStream;
 }
 
 /**
@@ -35,7 +37,7 @@ export async function buildServer(config: Config, storage: Storage, opts: BuildO
   const usage = new UsageRecorder(storage);
   const services: Services = { config, storage, clock, limiter, usage, secret: config.secret };
   const common = {
-    logger: opts.logger === false ? false : loggerOptions(config),
+    logger: opts.logger === false ? false : { ...loggerOptions(config), ...(opts.logStream ? { stream: opts.logStream } : {}) },
     trustProxy: config.trustProxy,
     return503OnClosing: true,
     forceCloseConnections: 'idle' as const,

@@ -42,6 +42,8 @@ export interface StartOptions {
   clock?: Clock;
   limiter?: RateLimiter;
   env?: Record<string, string>;
+  /** Capture log lines here (at the configured KEYFOB_LOG_LEVEL, default silent in tests). */
+  logStream?: NodeJS.WritableStream;
 }
 
 /** Starts keyfob on two free loopback ports over real HTTP, with its own fresh database. */
@@ -60,7 +62,11 @@ export async function startKeyfob(opts: StartOptions = {}): Promise<TestKeyfob> 
   const storage = await openStorage(config.database);
   await storage.migrate();
   const clock = opts.clock ?? systemClock;
-  const server = await buildServer(config, storage, { clock, logger: false, ...(opts.limiter ? { limiter: opts.limiter } : {}) });
+  const server = await buildServer(config, storage, {
+    clock,
+    ...(opts.logStream ? { logStream: opts.logStream } : { logger: false }),
+    ...(opts.limiter ? { limiter: opts.limiter } : {}),
+  });
   await server.listen();
   return {
     webUrl: config.webUrl,

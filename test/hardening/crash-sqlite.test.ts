@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { runCli, startCli, stopChild } from '../helpers/cli.js';
+import { freePort } from '../helpers/keyfob.js';
+import { WebAgent, callbackParams } from '../helpers/web-agent.js';
+
+const REDIRECT = 'http://127.0.0.1:8765/callback';
+
+interface Running {
+  child: Awaited<ReturnType<typeof startCli>>['child'];
+  web: string;
+  api: string;
+}
+
+async function serve(db: string, ports: [number, number]): Promise<Running> {
+  const { child } = await startCli(['serve', '--database', db, '--web-port', String(ports[0]), '--api-port', String(ports[1]), '--no-demo'], /api origin on/, {
+    KEYFOB_RATE_LIMITS: 'false',
+  });
+  return { child, web: `http://127.0.0.1:${ports[0]}`, api: `http://127.0.0.1:${ports[1]}` };
+}
+
+describe('faults on SQLite', () => {
+  it('kill -9 in the middle of exchanges and approvals loses nothing a client was given', async () => {
+    const db = join(mkdtempSync(join(tmpdir(), 'kf-crash-')), 'keyfob.sqlite');
+    await runCli(['users', 'create', '--username', 'crash', '--password', 'crash-password', '--database', db]);
+    const app = JSON.parse((await runCli(['apps', 'create', '--owner', 'crash', '--name', 'Crash', '--redirect-uri', REDIRECT, '--database', db, '--json'])).stdout) as {
+      client_id: string;
+      client_secret: string;
+    };
+    // Many users, so each approval mints a distinct token.
+    const users: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      users.push(`user${i}`);
+      await runCli(['users', 'create', '--username', `user${i}`, '--password', 'user-password', '--database', db]);
+    }
+    const ports: [number, number] = [await freePort(), await freePort()];
+    let server = await serve(db, ports);
+
+    const issued = new Map<string, string>(); // user -> token the client received
+    const redeemed = new Map<string, number>(); // code -> number of 200s
+    let stop = false;
+    // Sign everyone in first (Argon2id is slow on purpose), then start the load.
+    const agents = await Promise.all(
+      users.map(async (user) => {
+        const agent = new WebAgent(server.web);
+        await agent.signIn(user, 'user-password');
+        return { user, agent };
+      }),
+    );
+    const worker = async ({ user, agent }: { user: string; agent: WebAgent }) => {
+      while (!stop) {
+        try {
+          const q = new URLSearchParams({ response_type: 'code', client_id: app.client_id, redirect_uri: REDIRECT });
+          const consent = await agent.answerConsent(`${server.web}/oauth/authorize?${q}`, 'approve');
+          const code = callbackParams(consent).get('code')!;
+          const res = await fetch(`${server.api}/oauth/token`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ grant_type: 'authorization_code', code, client_id: app.client_id, client_secret: app.client_secret, redirect_uri: REDIRECT }),
+          });
+          if (res.status === 200) {
+            const { access_token } = (await res.json()) as { access_token: string };
+            redeemed.set(code, (redeemed.get(code) ?? 0) + 1);
+            const before = issued.get(user);
+            if (before) assert.equal(access_token, before, 'same-token rule holds under load');
+            issued.set(user, access_token);
+          }
+        } catch (err) {
+          if (err instanceof assert.AssertionError) throw err;
+          // The process was killed under us: connection errors are expected here.
+          if (stop) return;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      }
+    };
+    const workers = agents.map((a) => worker(a));
+    // Let the load run until most users hold a token, then pull the plug mid-stream.
+    const deadline = Date.now() + 10_000;
+    while (issued.size < users.length - 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    await new Promise((r) => setTimeout(r, 200));
+    server.child.kill('SIGKILL');
+    await new Promise((r) => server.child.once('exit', r));
+    stop = true;
+    await Promise.all(workers);
+    assert.ok(issued.size > 0, 'some tokens were issued before the crash');
+
+    server = await serve(db, ports);
+    try {
+      for (const [user, token] of issued) {
+        const res = await fetch(`${server.api}/users/settings?client_id=${app.client_id}`, { headers: { authorization: `Bearer ${token}` } });
+        assert.equal(res.status, 200, `the token ${user} received still works after the crash`);
+      }
+      for (const [, n] of redeemed) assert.equal(n, 1, 'no code was redeemed twice');
+    } finally {
+      await stopChild(server.child);
+    }
+    const handle = new Database(db, { readonly: true });
+    try {
+      assert.deepEqual(handle.pragma('integrity_check'), [{ integrity_check: 'ok' }]);
+      assert.deepEqual(handle.pragma('foreign_key_check'), []);
+    } finally {
+      handle.close();
+    }
+  });
+
+  it('SIGTERM lets in-flight requests finish, then exits 0', async () => {
+    const db = join(mkdtempSync(join(tmpdir(), 'kf-term-')), 'keyfob.sqlite');
+    await runCli(['users', 'create', '--username', 'term', '--password', 'term-password', '--database', db]);
+    const ports: [number, number] = [await freePort(), await freePort()];
+    const server = await serve(db, ports);
+    const agent = new WebAgent(server.web);
+    const { csrf } = await agent.page('/signin');
+    // Sign-ins are slow on purpose (Argon2id): a good in-flight load.
+    const inflight = Array.from({ length: 16 }, (_, i) =>
+      agent.post('/signin', { _csrf: csrf, username: 'term', password: i % 2 ? 'term-password' : 'wrong-password', next: '/' }).then((r) => r.status),
+    );
+    // Give the requests time to arrive; Argon2id keeps them in flight for a while after.
+    await new Promise((r) => setTimeout(r, 120));
+    const exited = stopChild(server.child, 'SIGTERM');
+    const statuses = await Promise.all(inflight);
+    for (const s of statuses) assert.ok(s === 303 || s === 401, `in-flight request finished with ${s}`);
+    assert.equal(await exited, 0);
+  });
+});

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { createUser, FieldError, verifyCredentials } from '../../accounts/users.js';
 import type { Services } from '../../services.js';
+import { formField } from '../forms.js';
 import { sendPage } from '../render.js';
 import { endSession, safeNext, startSession } from '../session.js';
 
@@ -9,10 +10,7 @@ export const SIGNIN_WINDOW_MS = 15 * 60 * 1000;
 export const SIGNIN_MAX_FAILURES_PER_ACCOUNT = 10;
 export const SIGNIN_MAX_FAILURES_PER_ADDRESS = 50;
 
-function field(body: unknown, name: string): string {
-  const v = (body as Record<string, unknown> | undefined)?.[name];
-  return typeof v === 'string' ? v : '';
-}
+const field = formField;
 
 export function registerAccountRoutes(app: FastifyInstance, services: Services): void {
   const signupEnabled = services.config.signupEnabled;
@@ -43,6 +41,11 @@ export function registerAccountRoutes(app: FastifyInstance, services: Services):
       reply.header('retry-after', String(SIGNIN_WINDOW_MS / 1000));
       return page(429, { form: 'Too many failed sign-in attempts. Wait 15 minutes and try again.' });
     }
+    // Empty fields are a typing slip, not a guess: say so next to the field and count nothing.
+    const missing: Record<string, string> = {};
+    if (!username) missing.username = 'Enter your username.';
+    if (!password) missing.password = 'Enter your password.';
+    if (Object.keys(missing).length > 0) return page(400, missing);
     const user = await verifyCredentials(services.storage, username, password);
     if (!user) {
       await Promise.all([services.limiter.hit(accountKey, Infinity, SIGNIN_WINDOW_MS), services.limiter.hit(addressKey, Infinity, SIGNIN_WINDOW_MS)]);

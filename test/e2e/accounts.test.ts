@@ -99,6 +99,22 @@ describe('accounts on the web origin', () => {
       assert.ok(await isSignedIn(agent));
     });
 
+    it('starts a new session at every sign-in and ends the one the browser had', async () => {
+      const agent = new WebAgent(kf.webUrl);
+      await agent.signIn('carol', PASSWORD);
+      const first = agent.cookieHeader();
+      // A second sign-in form posted from an older tab while already signed in.
+      const { csrf } = await agent.page('/');
+      const res = await agent.post('/signin', { _csrf: csrf, username: 'carol', password: PASSWORD, next: '/' });
+      assert.equal(res.status, 303);
+      const setCookies = res.headers.getSetCookie().filter((c) => c.startsWith('kf_session='));
+      assert.equal(setCookies.length, 1, 'one Set-Cookie for the session, the new one');
+      assert.notEqual(agent.cookieHeader(), first);
+      assert.ok(await isSignedIn(agent));
+      const replay = await fetch(`${kf.webUrl}/`, { headers: { cookie: first } });
+      assert.doesNotMatch(await replay.text(), /Signed in as/);
+    });
+
     it('says a wrong password or unknown user next to the password field, keeping the username', async () => {
       for (const [username, password] of [
         ['carol', 'wrong password'],

@@ -52,6 +52,8 @@ export function registerAccountRoutes(app: FastifyInstance, services: Services):
       return page(401, { password: 'That username and password do not match.' });
     }
     await services.limiter.reset(accountKey);
+    // A fresh session id at every sign-in (no fixation); a session this browser already had ends here.
+    await endSession(services, request, reply);
     await startSession(services, reply, user.id);
     return reply.redirect(next, 303);
   });
@@ -59,6 +61,7 @@ export function registerAccountRoutes(app: FastifyInstance, services: Services):
   app.get('/signup', async (request, reply) => {
     const next = safeNext((request.query as Record<string, unknown>).next);
     if (!signupEnabled) return sendPage(reply, 'error', { title: 'Sign-up is closed', user: request.user, status: 403, error: 'signup_closed', message: 'This server does not accept new accounts.' }, 403);
+    if (request.user) return reply.redirect(next, 303);
     return sendPage(reply, 'signup', { title: 'Create an account', user: request.user, csrf: reply.generateCsrf(), next, username: '', errors: {} });
   });
 
@@ -75,6 +78,7 @@ export function registerAccountRoutes(app: FastifyInstance, services: Services):
     if (password !== confirm) return page(400, { password_confirm: 'The two passwords differ.' });
     try {
       const user = await createUser(services.storage, services.clock, { username, password });
+      await endSession(services, request, reply);
       await startSession(services, reply, user.id);
       return reply.redirect(next, 303);
     } catch (err) {

@@ -247,6 +247,7 @@ describe('accounts on the web origin', () => {
         assert.equal(res.headers.get('referrer-policy'), 'no-referrer', path);
         assert.equal(res.headers.get('x-content-type-options'), 'nosniff', path);
         assert.match(res.headers.get('content-type') ?? '', /^text\/html; charset=utf-8/, path);
+        assert.equal(res.headers.get('cache-control'), 'no-store', path);
 
         const html = await res.text();
         assert.match(html, /<meta name="viewport" content="width=device-width, initial-scale=1">/, path);
@@ -295,5 +296,32 @@ describe('sign-up turned off', () => {
     assert.equal(post.status, 403);
     assert.equal(await kf.storage.findUserByUsername('intruder'), null);
     assert.equal(await kf.storage.countUsers(), 0);
+  });
+});
+
+describe('served behind https', () => {
+  let kf: TestKeyfob;
+  before(async () => {
+    kf = await startKeyfob({ env: { KEYFOB_WEB_URL: 'https://id.example' } });
+    await createUser(kf.storage, kf.clock, { username: 'erin', password: PASSWORD });
+  });
+  after(async () => kf.close());
+
+  it('marks the session and CSRF cookies Secure and sends HSTS', async () => {
+    // The public URL is https (a proxy ends TLS); the test talks to the bound port directly.
+    const agent = new WebAgent(`http://127.0.0.1:${kf.config.webPort}`);
+    const page = await agent.get('/signin');
+    assert.equal(page.headers.get('strict-transport-security'), 'max-age=31536000; includeSubDomains');
+    const csrfCookie = page.headers.getSetCookie().find((c) => c.startsWith('kf_csrf='));
+    assert.ok(csrfCookie);
+    assert.match(csrfCookie, /; Secure/i);
+    assert.match(csrfCookie, /; HttpOnly/i);
+    assert.match(csrfCookie, /; SameSite=Strict/i);
+    const res = await agent.post('/signin', { _csrf: (await agent.page('/signin')).csrf, username: 'erin', password: PASSWORD, next: '/' });
+    assert.equal(res.status, 303);
+    const session = res.headers.getSetCookie().find((c) => c.startsWith('kf_session='));
+    assert.ok(session);
+    assert.match(session, /; Secure/i);
+    assert.match(session, /; HttpOnly/i);
   });
 });

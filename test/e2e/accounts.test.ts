@@ -85,6 +85,21 @@ describe('accounts on the web origin', () => {
     });
   });
 
+  describe('sign-up, several problems at once', () => {
+    it('shows every problem next to its field in one answer', async () => {
+      const agent = new WebAgent(kf.webUrl);
+      const { csrf } = await agent.page('/signup');
+      const res = await agent.post('/signup', { _csrf: csrf, next: '/', username: 'x y', password: 'short', password_confirm: 'other' });
+      assert.equal(res.status, 400);
+      const html = await res.text();
+      assert.match(html, /role="alert">Some fields need a change/);
+      for (const control of ['username', 'password', 'password_confirm']) assert.equal(fieldError(html, control).invalid, true, control);
+      // What was typed comes back, except passwords.
+      assert.match(html, /id="username" [^>]*value="x y"/);
+      assert.doesNotMatch(html, /value="short"|value="other"/);
+    });
+  });
+
   describe('sign-in', () => {
     before(async () => {
       await createUser(kf.storage, clock, { username: 'carol', password: PASSWORD });

@@ -81,6 +81,8 @@ describe('Connected Apps', () => {
     const { res, html } = await alice.page('/settings/connected-apps/');
     assert.equal(res.status, 200);
     assert.match(html, /No apps are connected to your account\./);
+    assert.match(html, /<a href="\/settings\/connected-apps\/" aria-current="page">Connected Apps<\/a>/);
+    assert.match(html, /<a href="\/settings\/developer\/">Developer<\/a>/);
   });
 
   let firstToken: string;

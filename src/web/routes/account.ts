@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { createUser, FieldError, verifyCredentials } from '../../accounts/users.js';
+import { checkPassword, checkUsername, createUser, FieldError, verifyCredentials } from '../../accounts/users.js';
 import type { Services } from '../../services.js';
 import { formField } from '../forms.js';
 import { sendPage } from '../render.js';
@@ -75,7 +75,18 @@ export function registerAccountRoutes(app: FastifyInstance, services: Services):
       sendPage(reply, 'signup', { title: 'Create an account', user: null, csrf: reply.generateCsrf(), next, username, errors }, status);
     const rate = await services.limiter.hit(`signup:ip:${request.ip}`, 20, 3600 * 1000);
     if (!rate.allowed) return page(429, { form: 'Too many accounts created from this address. Try again later.' });
-    if (password !== confirm) return page(400, { password_confirm: 'The two passwords differ.' });
+    // Every field is checked before answering, so each problem shows next to its field at once.
+    const errors: Record<string, string> = {};
+    for (const check of [() => checkUsername(username), () => checkPassword(password)]) {
+      try {
+        check();
+      } catch (err) {
+        if (!(err instanceof FieldError)) throw err;
+        errors[err.field] = err.message;
+      }
+    }
+    if (password !== confirm) errors.password_confirm = 'The two passwords differ.';
+    if (Object.keys(errors).length > 0) return page(400, errors);
     try {
       const user = await createUser(services.storage, services.clock, { username, password });
       await endSession(services, request, reply);

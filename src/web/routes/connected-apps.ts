@@ -1,8 +1,8 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Services } from '../../services.js';
 import { formatTime, isoTime } from '../format.js';
 import { dialectLabel, flowText, permissionText } from '../grant-labels.js';
-import { sendPage } from '../render.js';
+import { sendPage, type PageContext } from '../render.js';
 import { requireUser } from '../session.js';
 import { redirectToSlash } from '../trailing-slash.js';
 
@@ -13,6 +13,11 @@ const BASE = '/settings/connected-apps';
  * when it was authorized, how much it was used and what it said about itself; revoking
  * is the only way a V1 token ends, and it ends at once (the next API call gets 401).
  */
+/** Pages of this section mark their nav link as the current page. */
+function connectedAppsPage(reply: FastifyReply, name: string, data: PageContext, status = 200): FastifyReply {
+  return sendPage(reply, name, { ...data, section: 'connected-apps' }, status);
+}
+
 export function registerConnectedAppsRoutes(app: FastifyInstance, services: Services): void {
   const { storage, clock } = services;
 
@@ -44,7 +49,7 @@ export function registerConnectedAppsRoutes(app: FastifyInstance, services: Serv
     }));
     const revoked = (request.query as Record<string, unknown>).revoked;
     const notice = typeof revoked === 'string' && revoked.length > 0 ? await revokedNotice(revoked, user.id) : null;
-    return sendPage(reply, 'connected-apps', { title: 'Connected Apps', user, apps, notice });
+    return connectedAppsPage(reply, 'connected-apps', { title: 'Connected Apps', user, apps, notice });
   });
 
   /** "You revoked X": the name comes from the database, not from the URL, so the page cannot be made to say anything else. */
@@ -63,7 +68,7 @@ export function registerConnectedAppsRoutes(app: FastifyInstance, services: Serv
     // revokeGrant matches on the user too, so nobody can revoke someone else's grant.
     const done = /^[1-9][0-9]{0,14}$/.test(raw) ? await storage.revokeGrant(Number(raw), user.id, clock.now()) : false;
     if (!done) {
-      return sendPage(
+      return connectedAppsPage(
         reply,
         'error',
         { title: 'Nothing to revoke', user, status: 404, error: 'grant_not_found', message: 'This app is not connected to your account (it may already be revoked).' },

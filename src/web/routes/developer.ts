@@ -5,7 +5,7 @@ import type { Services } from '../../services.js';
 import type { App, User } from '../../storage/storage.js';
 import { formatTime, isoTime } from '../format.js';
 import { formField, linesOf } from '../forms.js';
-import { sendPage } from '../render.js';
+import { sendPage, type PageContext } from '../render.js';
 import { requireUser } from '../session.js';
 import { redirectToSlash } from '../trailing-slash.js';
 
@@ -73,11 +73,16 @@ function noStore(reply: FastifyReply): void {
   reply.header('cache-control', 'no-store');
 }
 
+/** Pages of this section mark their nav link as the current page. */
+function developerPage(reply: FastifyReply, name: string, data: PageContext, status = 200): FastifyReply {
+  return sendPage(reply, name, { ...data, section: 'developer' }, status);
+}
+
 export function registerDeveloperRoutes(app: FastifyInstance, services: Services): void {
   const { storage, clock } = services;
 
   function notFound(request: FastifyRequest, reply: FastifyReply): FastifyReply {
-    return sendPage(
+    return developerPage(
       reply,
       'error',
       { title: 'No such app', user: request.user, status: 404, error: 'app_not_found', message: 'There is no app of yours here. It may have been deleted.' },
@@ -99,7 +104,7 @@ export function registerDeveloperRoutes(app: FastifyInstance, services: Services
   }
 
   function appPage(reply: FastifyReply, user: User, a: App, extra: { form?: { name: string; redirectUris: string }; errors?: Errors; notice?: string }, status = 200) {
-    return sendPage(
+    return developerPage(
       reply,
       'developer-app',
       {
@@ -121,13 +126,13 @@ export function registerDeveloperRoutes(app: FastifyInstance, services: Services
     if (!user) return reply;
     const apps = (await storage.listAppsByOwner(user.id)).map(appView);
     const deleted = (request.query as Record<string, unknown>).deleted === '1';
-    return sendPage(reply, 'developer', { title: 'Developer settings', user, apps, notice: deleted ? 'The app was deleted.' : null });
+    return developerPage(reply, 'developer', { title: 'Developer settings', user, apps, notice: deleted ? 'The app was deleted.' : null });
   });
 
   app.get(`${BASE}/new/`, async (request, reply) => {
     const user = requireUser(request, reply);
     if (!user) return reply;
-    return sendPage(reply, 'developer-new', { title: 'Register an app', user, form: { name: '', redirectUris: '', type: 'confidential' }, errors: {} });
+    return developerPage(reply, 'developer-new', { title: 'Register an app', user, form: { name: '', redirectUris: '', type: 'confidential' }, errors: {} });
   });
 
   app.post(`${BASE}/new/`, { preHandler: app.csrfProtection }, async (request, reply) => {
@@ -135,7 +140,7 @@ export function registerDeveloperRoutes(app: FastifyInstance, services: Services
     if (!user) return reply;
     const form = readForm(request.body);
     const errors = checkForm(form, { needsType: true, isPublic: form.type === 'public' });
-    if (Object.keys(errors).length > 0) return sendPage(reply, 'developer-new', { title: 'Register an app', user, form, errors }, 400);
+    if (Object.keys(errors).length > 0) return developerPage(reply, 'developer-new', { title: 'Register an app', user, form, errors }, 400);
     const created = await createApp(storage, clock, {
       ownerId: user.id,
       name: form.name,
@@ -144,7 +149,7 @@ export function registerDeveloperRoutes(app: FastifyInstance, services: Services
     });
     // The secret exists in clear only in this response; storage keeps its hash (§3.1, "shown once").
     noStore(reply);
-    return sendPage(
+    return developerPage(
       reply,
       'developer-secret',
       { title: `${created.app.name} is registered`, user, app: appView(created.app), clientSecret: created.clientSecret, rotated: false },
@@ -173,7 +178,7 @@ export function registerDeveloperRoutes(app: FastifyInstance, services: Services
     const owned = await ownedApp(request, reply);
     if (!owned) return reply;
     if (owned.app.secretHash === null) {
-      return sendPage(
+      return developerPage(
         reply,
         'error',
         { title: 'No secret to rotate', user: owned.user, status: 400, error: 'public_app', message: 'A public app has no client secret.' },
@@ -183,7 +188,7 @@ export function registerDeveloperRoutes(app: FastifyInstance, services: Services
     // The old secret stops working at once; tokens already issued stay valid (src/accounts/apps.ts).
     const secret = await rotateSecret(storage, clock, owned.app);
     noStore(reply);
-    return sendPage(reply, 'developer-secret', {
+    return developerPage(reply, 'developer-secret', {
       title: `New client secret for ${owned.app.name}`,
       user: owned.user,
       app: appView(owned.app),
@@ -195,7 +200,7 @@ export function registerDeveloperRoutes(app: FastifyInstance, services: Services
   app.get(`${BASE}/:id/delete/`, async (request, reply) => {
     const owned = await ownedApp(request, reply);
     if (!owned) return reply;
-    return sendPage(reply, 'developer-delete', { title: `Delete ${owned.app.name}?`, user: owned.user, app: appView(owned.app) });
+    return developerPage(reply, 'developer-delete', { title: `Delete ${owned.app.name}?`, user: owned.user, app: appView(owned.app) });
   });
 
   app.post(`${BASE}/:id/delete/`, { preHandler: app.csrfProtection }, async (request, reply) => {

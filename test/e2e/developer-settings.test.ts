@@ -68,6 +68,10 @@ describe('developer settings', () => {
       assert.equal(res.status, 301, from);
       assert.equal(res.headers.get('location'), to);
     }
+    // A form posted to the path without the slash is sent on with its body (308), not turned into a GET.
+    const post = await alice.post('/settings/developer/new', { name: 'x' });
+    assert.equal(post.status, 308);
+    assert.equal(post.headers.get('location'), '/settings/developer/new/');
     const list = await alice.get('/settings/developer/');
     assert.equal(list.status, 200);
     assert.match(await list.text(), /<h1>Developer settings<\/h1>/);

@@ -55,3 +55,24 @@ export async function rotateSecret(storage: Storage, clock: Clock, app: App): Pr
   await storage.updateAppSecretHash(app.id, sha256Hex(secret), clock.now());
   return secret;
 }
+
+/**
+ * Changes an app's name and redirect URIs with the same rules as creation. A removed
+ * redirect URI stops being accepted by authorize at once (§4.1 exact matching).
+ */
+export async function updateAppSettings(
+  storage: Storage,
+  clock: Clock,
+  app: App,
+  input: { name: string; redirectUris: readonly string[] },
+): Promise<{ name: string; redirectUris: string[] }> {
+  const name = checkAppName(input.name);
+  const redirectUris = checkRedirectUris(input.redirectUris);
+  if (app.secretHash !== null && redirectUris.length === 0) {
+    throw new FieldError('redirect_uris', 'A confidential app needs at least one redirect URI.');
+  }
+  const now = clock.now();
+  if (name !== app.name) await storage.updateAppName(app.id, name, now);
+  await storage.updateAppRedirectUris(app.id, redirectUris, now);
+  return { name, redirectUris };
+}

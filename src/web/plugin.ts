@@ -9,6 +9,8 @@ import { sendWebError } from './error-page.js';
 import { STATIC_DIR } from './render.js';
 import { registerAccountRoutes } from './routes/account.js';
 import { registerAuthorizeRoutes } from './routes/authorize.js';
+import { registerConnectedAppsRoutes } from './routes/connected-apps.js';
+import { registerDeveloperRoutes } from './routes/developer.js';
 import { registerMetadataRoute } from './routes/metadata.js';
 import { registerSecurityHeaders } from './security-headers.js';
 import { cookieSecure, registerSessions } from './session.js';
@@ -62,4 +64,6 @@ export async function registerWeb(app: FastifyInstance, services: Services): Pro
   registerAccountRoutes(app, services);
   registerAuthorizeRoutes(app, services);
   registerMetadataRoute(app, services);
+  registerDeveloperRoutes(app, services);
+  registerConnectedAppsRoutes(app, services);
 }

@@ -25,9 +25,16 @@ export function renderTemplate(name: string, data: PageContext): string {
   return eta.render(`./${name}`, data);
 }
 
-/** Sends an HTML page. Security headers are added for every HTML response by the web plugin. */
+/**
+ * Sends an HTML page. Security headers are added for every HTML response by the web plugin.
+ * A signed-in page always gets a CSRF token, because the layout's sign-out form needs one
+ * (error pages included). Pages are never stored by caches.
+ */
 export function sendPage(reply: FastifyReply, name: string, data: PageContext, status = 200): FastifyReply {
-  return reply.code(status).type('text/html; charset=utf-8').send(renderTemplate(name, data));
+  const page = data.user && !data.csrf ? { ...data, csrf: reply.generateCsrf() } : data;
+  // Pages carry CSRF tokens and account data: no cache, shared or private, keeps them (RFC 9111 §5.2.2.5).
+  if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+  return reply.code(status).type('text/html; charset=utf-8').send(renderTemplate(name, page));
 }
 
 /** The signed-in user, set by the session hook. */

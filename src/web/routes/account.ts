@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { createUser, FieldError, verifyCredentials } from '../../accounts/users.js';
+import { checkPassword, checkUsername, createUser, FieldError, verifyCredentials } from '../../accounts/users.js';
 import type { Services } from '../../services.js';
+import { formField } from '../forms.js';
 import { sendPage } from '../render.js';
 import { endSession, safeNext, startSession } from '../session.js';
 
@@ -9,10 +10,7 @@ export const SIGNIN_WINDOW_MS = 15 * 60 * 1000;
 export const SIGNIN_MAX_FAILURES_PER_ACCOUNT = 10;
 export const SIGNIN_MAX_FAILURES_PER_ADDRESS = 50;
 
-function field(body: unknown, name: string): string {
-  const v = (body as Record<string, unknown> | undefined)?.[name];
-  return typeof v === 'string' ? v : '';
-}
+const field = formField;
 
 export function registerAccountRoutes(app: FastifyInstance, services: Services): void {
   const signupEnabled = services.config.signupEnabled;
@@ -43,12 +41,19 @@ export function registerAccountRoutes(app: FastifyInstance, services: Services):
       reply.header('retry-after', String(SIGNIN_WINDOW_MS / 1000));
       return page(429, { form: 'Too many failed sign-in attempts. Wait 15 minutes and try again.' });
     }
+    // Empty fields are a typing slip, not a guess: say so next to the field and count nothing.
+    const missing: Record<string, string> = {};
+    if (!username) missing.username = 'Enter your username.';
+    if (!password) missing.password = 'Enter your password.';
+    if (Object.keys(missing).length > 0) return page(400, missing);
     const user = await verifyCredentials(services.storage, username, password);
     if (!user) {
       await Promise.all([services.limiter.hit(accountKey, Infinity, SIGNIN_WINDOW_MS), services.limiter.hit(addressKey, Infinity, SIGNIN_WINDOW_MS)]);
       return page(401, { password: 'That username and password do not match.' });
     }
     await services.limiter.reset(accountKey);
+    // A fresh session id at every sign-in (no fixation); a session this browser already had ends here.
+    await endSession(services, request, reply);
     await startSession(services, reply, user.id);
     return reply.redirect(next, 303);
   });
@@ -56,6 +61,7 @@ export function registerAccountRoutes(app: FastifyInstance, services: Services):
   app.get('/signup', async (request, reply) => {
     const next = safeNext((request.query as Record<string, unknown>).next);
     if (!signupEnabled) return sendPage(reply, 'error', { title: 'Sign-up is closed', user: request.user, status: 403, error: 'signup_closed', message: 'This server does not accept new accounts.' }, 403);
+    if (request.user) return reply.redirect(next, 303);
     return sendPage(reply, 'signup', { title: 'Create an account', user: request.user, csrf: reply.generateCsrf(), next, username: '', errors: {} });
   });
 
@@ -69,9 +75,21 @@ export function registerAccountRoutes(app: FastifyInstance, services: Services):
       sendPage(reply, 'signup', { title: 'Create an account', user: null, csrf: reply.generateCsrf(), next, username, errors }, status);
     const rate = await services.limiter.hit(`signup:ip:${request.ip}`, 20, 3600 * 1000);
     if (!rate.allowed) return page(429, { form: 'Too many accounts created from this address. Try again later.' });
-    if (password !== confirm) return page(400, { password_confirm: 'The two passwords differ.' });
+    // Every field is checked before answering, so each problem shows next to its field at once.
+    const errors: Record<string, string> = {};
+    for (const check of [() => checkUsername(username), () => checkPassword(password)]) {
+      try {
+        check();
+      } catch (err) {
+        if (!(err instanceof FieldError)) throw err;
+        errors[err.field] = err.message;
+      }
+    }
+    if (password !== confirm) errors.password_confirm = 'The two passwords differ.';
+    if (Object.keys(errors).length > 0) return page(400, errors);
     try {
       const user = await createUser(services.storage, services.clock, { username, password });
+      await endSession(services, request, reply);
       await startSession(services, reply, user.id);
       return reply.redirect(next, 303);
     } catch (err) {

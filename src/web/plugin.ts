@@ -9,6 +9,7 @@ import { sendPage, STATIC_DIR } from './render.js';
 import { registerAccountRoutes } from './routes/account.js';
 import { registerAuthorizeRoutes } from './routes/authorize.js';
 import { registerMetadataRoute } from './routes/metadata.js';
+import { registerPinPages } from './routes/pin.js';
 import { registerSecurityHeaders } from './security-headers.js';
 import { cookieSecure, registerSessions } from './session.js';
 
@@ -72,4 +73,5 @@ export async function registerWeb(app: FastifyInstance, services: Services): Pro
   registerAccountRoutes(app, services);
   registerAuthorizeRoutes(app, services);
   registerMetadataRoute(app, services);
+  registerPinPages(app, services);
 }

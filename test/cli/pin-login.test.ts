@@ -68,9 +68,10 @@ describe('keyfob pin-login', () => {
   it('prints the code, the URL and a QR code, polls until approved, and prints a working token', { timeout: 20_000 }, async () => {
     const run = runCli(['pin-login', '--client-id', fx.public.clientId, '--api', kf.apiUrl, '--interval-ms', '200']);
     const [, code] = await run.waitFor(/Code: ([A-Z0-9]{5})\n/);
-    assert.match(run.stdout(), new RegExp(`Open ${kf.webUrl}/pin and enter the code`));
-    assert.match(run.stdout(), new RegExp(`Or open ${kf.webUrl}/pin/${code} or scan:`));
+    // Output arrives in chunks: wait for each part rather than reading it at once.
     await run.waitFor(/[▄█▀]{5,}/); // a QR code is drawn
+    assert.match(run.stdout(), new RegExp(`^Open ${kf.webUrl}/pin and enter the code:\n`));
+    assert.match(run.stdout(), new RegExp(`Or open ${kf.webUrl}/pin/${code} or scan:\n`));
     // Let it poll a few times while pending before approving.
     for (let i = 0; i < 100 && (await kf.storage.findPin(code!))?.lastPolledAt == null; i += 1) await new Promise((r) => setTimeout(r, 50));
     assert.equal((await answerPin(agent, code!, 'approve')).status, 200);
@@ -88,9 +89,9 @@ describe('keyfob pin-login', () => {
   it('stops with exit code 1 when the code is refused on the web', { timeout: 20_000 }, async () => {
     const run = runCli(['pin-login', '--client-id', fx.public.clientId, '--api', kf.apiUrl, '--interval-ms', '1100', '--no-qr']);
     const [, code] = await run.waitFor(/Code: ([A-Z0-9]{5})\n/);
-    assert.doesNotMatch(run.stdout(), /[▄█]/);
     assert.equal((await answerPin(agent, code!, 'deny')).status, 200);
     assert.equal(await run.exit, 1);
+    assert.doesNotMatch(run.stdout(), /[▄█▀]/, '--no-qr draws no QR code');
     assert.match(run.stderr(), /the code expired or was refused; run pin-login again/);
   });
 

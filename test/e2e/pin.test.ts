@@ -160,6 +160,13 @@ describe('PIN flow (reference §7)', () => {
     });
 
     it('is bound to the client that created the code: another client_id learns nothing and changes nothing', async () => {
+      const pending = await startPinOk(kf, fx.public.clientId);
+      const probe = await pollPin(kf, fx.confidential.clientId, pending.user_code);
+      assertInitShape(kf, probe.body);
+      assert.notEqual(probe.body.user_code, pending.user_code);
+      assert.equal((await kf.storage.findPin(pending.user_code))?.lastPolledAt, null);
+      assert.deepEqual((await pollPin(kf, fx.public.clientId, pending.user_code)).body, { result: 'KO', message: 'Authorization pending' });
+
       const pin = await startPinOk(kf, fx.public.clientId);
       await answerPin(agent, pin.user_code, 'approve');
       const other = await pollPin(kf, fx.confidential.clientId, pin.user_code);

@@ -267,10 +267,26 @@ describe('PIN flow (reference §7)', () => {
       assert.equal(confirmFields(html).user_code, pin.user_code);
     });
 
+    it('escapes what the device says about itself', async () => {
+      const res = await fetch(`${kf.apiUrl}/oauth/pin?client_id=${fx.public.clientId}&app-name=${encodeURIComponent('<img src=x onerror=alert(1)>')}`, {
+        headers: { 'user-agent': '"><script>alert(2)</script>' },
+      });
+      const pin = (await res.json()) as { user_code: string };
+      const { res: page, html } = await enterCode(agent, pin.user_code);
+      assert.equal(page.status, 200);
+      assert.doesNotMatch(html, /<img src=x|<script>alert/);
+      assert.match(html, /&lt;img src=x onerror=alert\(1\)&gt;/);
+      assert.match(String(page.headers.get('content-security-policy')), /script-src 'self'/);
+    });
+
     it('explains a malformed code without counting it as a wrong try', async () => {
-      const { res, html } = await enterCode(agent, 'O0I1L');
-      assert.equal(res.status, 400);
-      assert.match(html, /A code is 5 letters and digits/);
+      for (let i = 0; i <= PIN_LIMITS.wrongPerAccount; i += 1) {
+        const { res, html } = await enterCode(agent, 'O0I1L');
+        assert.equal(res.status, 400);
+        assert.match(html, /A code is 5 letters and digits/);
+      }
+      const pin = await startPinOk(kf, fx.public.clientId);
+      assert.equal((await enterCode(agent, pin.user_code)).res.status, 200);
     });
 
     it('refuses a decision posted without the CSRF token', async () => {

@@ -155,7 +155,7 @@ export function initResponse(userCode: string, verificationUri: string): PinInit
  *   2. answered less than minPollGapMs ago                  -> "Slow down" (no write)
  *   3. approved: consumed atomically                        -> {"result":"OK","access_token"}
  *   4. otherwise the poll time is recorded                  -> "Authorization pending"
- * A pending poll costs two indexed statements (find, touch); a too-fast one costs one.
+ * A pending poll costs two storage calls on the primary key (find, touch); a too-fast one costs one.
  */
 export async function pollPin(
   deps: PinDeps,

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { ProtocolError } from '../oauth/errors.js';
 import type { Services } from '../services.js';
 import { apiErrorHandler, realmOf, sendProtocolError } from './envelope.js';
+import { registerPinRoutes } from './pin-routes.js';
 import { registerTokenRoute } from './token-route.js';
 import { registerUsersSettingsRoute } from './users-settings-route.js';
 
@@ -61,4 +62,5 @@ export async function registerApi(app: FastifyInstance, services: Services): Pro
 
   registerTokenRoute(app, services);
   registerUsersSettingsRoute(app, services);
+  registerPinRoutes(app, services);
 }

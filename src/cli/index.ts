@@ -4,6 +4,7 @@ import { ConfigError } from '../config/config.js';
 import { FieldError } from '../accounts/users.js';
 import { registerAppsCommands } from './apps.js';
 import { registerMaintenanceCommands } from './maintenance.js';
+import { registerPinLoginCommand } from './pin-login.js';
 import { registerServeCommand } from './serve.js';
 import { registerUsersCommands } from './users.js';
 
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerUsersCommands(program);
   registerAppsCommands(program);
   registerMaintenanceCommands(program);
+  registerPinLoginCommand(program);
   return program;
 }
 

@@ -221,6 +221,8 @@ export interface Storage {
   /** Inserts a PIN; returns false (and stores nothing) if the user code is already taken by a live PIN. */
   createPin(pin: Pin): Promise<boolean>;
   findPin(userCode: string): Promise<Pin | null>;
+  /** The live (not expired) PINs among these user codes, in one query (at most a few hundred codes). */
+  findLivePinsByCodes(userCodes: readonly string[], now: number): Promise<Pin[]>;
   countLivePinsForApp(appId: number, now: number): Promise<number>;
   /** Records a poll time; returns the previous poll time. */
   touchPinPoll(userCode: string, now: number): Promise<number | null>;

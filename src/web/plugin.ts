@@ -12,6 +12,7 @@ import { registerAuthorizeRoutes } from './routes/authorize.js';
 import { registerConnectedAppsRoutes } from './routes/connected-apps.js';
 import { registerDeveloperRoutes } from './routes/developer.js';
 import { registerMetadataRoute } from './routes/metadata.js';
+import { registerPinPages } from './routes/pin.js';
 import { registerSecurityHeaders } from './security-headers.js';
 import { cookieSecure, registerSessions } from './session.js';
 
@@ -66,4 +67,5 @@ export async function registerWeb(app: FastifyInstance, services: Services): Pro
   registerMetadataRoute(app, services);
   registerDeveloperRoutes(app, services);
   registerConnectedAppsRoutes(app, services);
+  registerPinPages(app, services);
 }

@@ -361,6 +361,13 @@ export class SqliteStorage implements Storage {
     return r ? rowToPin(r) : null;
   }
 
+  async findLivePinsByCodes(userCodes: readonly string[], now: number): Promise<Pin[]> {
+    if (userCodes.length === 0) return [];
+    // json_each keeps this one prepared statement whatever the number of codes.
+    const rows = this.q('SELECT * FROM pins WHERE user_code IN (SELECT value FROM json_each(?)) AND expires_at > ?').all(JSON.stringify(userCodes), now) as Row[];
+    return rows.map(rowToPin);
+  }
+
   async countLivePinsForApp(appId: number, now: number): Promise<number> {
     return num((this.q('SELECT COUNT(*) AS n FROM pins WHERE app_id = ? AND expires_at > ?').get(appId, now) as Row).n);
   }

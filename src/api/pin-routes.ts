@@ -1,0 +1,42 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { PinRateLimitError, pollPin, resolvePinClient, startPin } from '../oauth/grants/pin.js';
+import { readNonEmpty } from '../oauth/params.js';
+import type { Services } from '../services.js';
+import { requestClientId, requestMeta } from './client.js';
+
+/**
+ * GET /oauth/pin and GET /oauth/pin/{user_code} (reference §7). Not under the per-client
+ * per-second API limits (§10.4): many devices of one app poll at once; the PIN flow has
+ * its own per-code and per-address limits instead (docs/decisions/0031).
+ */
+export function registerPinRoutes(app: FastifyInstance, services: Services): void {
+  const verificationUri = `${services.config.webUrl}/pin`;
+
+  // Codes and tokens must not be kept by any cache (RFC 6749 §5.1 spirit); the 429 says when to retry.
+  const noStore = (reply: FastifyReply) => reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+  const withRetryAfter = async <T>(reply: FastifyReply, fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof PinRateLimitError) reply.header('retry-after', String(err.retryAfterS));
+      throw err;
+    }
+  };
+
+  app.get('/oauth/pin', async (request, reply) => {
+    const client = await resolvePinClient(services, requestClientId(request));
+    const redirect = readNonEmpty(request.query as Record<string, unknown>, 'redirect');
+    noStore(reply);
+    return withRetryAfter(reply, () =>
+      startPin(services, { app: client, redirect, meta: requestMeta(request), ip: request.ip, verificationUri }),
+    );
+  });
+
+  app.get<{ Params: { user_code: string } }>('/oauth/pin/:user_code', async (request, reply) => {
+    const client = await resolvePinClient(services, requestClientId(request));
+    noStore(reply);
+    return withRetryAfter(reply, () =>
+      pollPin(services, { app: client, rawCode: request.params.user_code, meta: requestMeta(request), ip: request.ip, verificationUri }),
+    );
+  });
+}

@@ -97,7 +97,8 @@ describe('three keyfob instances on one PostgreSQL database', () => {
   let agent: WebAgent;
 
   before(async () => {
-    execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'inherit' });
+    // The processes run the compiled CLI, so build it from the current sources first.
+    execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'inherit' });
     // All three start at once on an empty schema: migrations must be applied exactly once.
     nodes = await Promise.all(['one', 'two', 'three'].map((n) => spawnInstance(n, database, redisPrefix)));
     storage = await PostgresStorage.connect(database);

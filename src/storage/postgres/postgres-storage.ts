@@ -126,7 +126,10 @@ export class PostgresStorage implements Storage {
   async migrate(): Promise<number[]> {
     return this.tx(async (c) => {
       await c.query(`SELECT pg_advisory_xact_lock(${LOCK_NAMESPACE_SQL}, hashtext($1))`, [lockName('migrate', this.schema)]);
-      if (this.schema !== null) await c.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
+      // Create the schema only when missing: a least-privilege role may use a schema it cannot create.
+      if (this.schema !== null && (await c.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [this.schema])).rowCount === 0) {
+        await c.query(`CREATE SCHEMA ${this.schema}`);
+      }
       await c.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
       const done = new Set((await c.query<Row>('SELECT version FROM schema_migrations')).rows.map((r) => num(r.version)));
       const applied: number[] = [];

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { RedisRateLimiter } from '../../src/ratelimit/redis-limiter.js';
 import { freePort } from '../helpers/keyfob.js';
+import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { adminRedis, dropRedisPrefix, freshRedisPrefix, TEST_REDIS_URL } from '../helpers/redis.js';
 
 describe('RedisRateLimiter', () => {
@@ -92,5 +93,35 @@ describe('RedisRateLimiter', () => {
     assert.ok(Date.now() - started < 3000, 'no request waited on the missing Redis');
     assert.equal(events.length, 1, 'the outage is reported once');
     assert.ok(events[0] instanceof Error);
+  });
+
+  it('goes back to shared counting by itself when Redis returns, without a restart', async () => {
+    const target = new URL(TEST_REDIS_URL);
+    const proxy = new TcpProxy(target.hostname, Number(target.port || 6379));
+    const port = await proxy.start();
+    const events: Array<Error | null> = [];
+    const viaProxy = await open(prefix, `redis://127.0.0.1:${port}`, (e) => events.push(e));
+    const direct = await open();
+    try {
+      assert.equal((await viaProxy.hit('k7', 100, 60_000)).allowed, true);
+      await proxy.cut();
+      // Counted locally while Redis is away: the shared count does not move.
+      await viaProxy.hit('k7', 100, 60_000);
+      assert.equal(await direct.peek('k7', 60_000), 1);
+      assert.equal(viaProxy.shared, false);
+      await proxy.start();
+      // ioredis reconnects on its own (back-off at most 2 s); wait for it, bounded.
+      for (let i = 0; i < 100 && !viaProxy.shared; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(viaProxy.shared, true);
+      await viaProxy.hit('k7', 100, 60_000);
+      assert.equal(await direct.peek('k7', 60_000), 2);
+      assert.deepEqual(
+        events.map((e) => (e === null ? 'up' : 'down')),
+        ['down', 'up'],
+      );
+    } finally {
+      await viaProxy.close();
+      await proxy.cut();
+    }
   });
 });

@@ -15,7 +15,7 @@ export function registerMaintenanceCommands(program: Command): void {
     try {
       const applied = await storage.migrate();
       if (opts.json) printJson({ ok: true, applied });
-      else process.stdout.write(applied.length > 0 ? `applied migrations ${applied.join(', ')}\n` : 'database is up to date\n');
+      else process.stdout.write(applied.length > 0 ? `applied migrations ${applied.join(', ')}; database is up to date\n` : 'database is up to date\n');
     } finally {
       await storage.close();
     }

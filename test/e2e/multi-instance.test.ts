@@ -6,6 +6,7 @@
  * hold across instances.
  */
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -64,13 +65,13 @@ async function stopInstance(inst: Instance): Promise<void> {
   await exited;
 }
 
-function authorizeUrl(on: Instance, clientId: string, state: string): string {
-  return `${on.webUrl}/oauth/authorize?${new URLSearchParams({ response_type: 'code', client_id: clientId, redirect_uri: REDIRECT_URI, state }).toString()}`;
+function authorizeUrl(on: Instance, clientId: string, state: string, extra: Record<string, string> = {}): string {
+  return `${on.webUrl}/oauth/authorize?${new URLSearchParams({ response_type: 'code', client_id: clientId, redirect_uri: REDIRECT_URI, state, ...extra }).toString()}`;
 }
 
 /** Opens the consent page on one instance and posts the decision to another, as a browser behind a load balancer may. */
-async function consent(agent: WebAgent, pageOn: Instance, postTo: Instance, clientId: string, state: string): Promise<Response> {
-  const { res, html } = await agent.page(authorizeUrl(pageOn, clientId, state));
+async function consent(agent: WebAgent, pageOn: Instance, postTo: Instance, clientId: string, state: string, extra: Record<string, string> = {}): Promise<Response> {
+  const { res, html } = await agent.page(authorizeUrl(pageOn, clientId, state, extra));
   assert.equal(res.status, 200, `consent page on ${pageOn.name}`);
   return agent.post(`${postTo.webUrl}/oauth/authorize`, { ...hiddenFields(html), decision: 'approve' });
 }
@@ -94,6 +95,7 @@ describe('three keyfob instances on one PostgreSQL database', () => {
   let storage: PostgresStorage;
   const who = { username: `multi_${process.pid}`, password: 'correct horse battery' };
   let client: { clientId: string; clientSecret: string };
+  let publicClientId: string;
   let agent: WebAgent;
 
   before(async () => {
@@ -105,6 +107,8 @@ describe('three keyfob instances on one PostgreSQL database', () => {
     const user = await createUser(storage, systemClock, who);
     const app = await createApp(storage, systemClock, { ownerId: user.id, name: 'Multi Confidential', redirectUris: [REDIRECT_URI], isPublic: false });
     client = { clientId: app.app.clientId, clientSecret: app.clientSecret! };
+    const pub = await createApp(storage, systemClock, { ownerId: user.id, name: 'Multi Public', redirectUris: [REDIRECT_URI], isPublic: true });
+    publicClientId = pub.app.clientId;
   });
   after(async () => {
     await Promise.all(nodes.map(stopInstance));
@@ -158,6 +162,25 @@ describe('three keyfob instances on one PostgreSQL database', () => {
       assert.equal(s.status, 200, `settings on ${n.name}`);
       assert.equal(((await s.json()) as { user: { name: string } }).user.name, who.username);
     }
+  });
+
+  it('a public PKCE client: challenge sent to instance two, verifier checked by instance three (§6)', async () => {
+    const [one, two, three] = nodes as [Instance, Instance, Instance];
+    const verifier = randomBytes(32).toString('base64url');
+    const challenge = createHash('sha256').update(verifier).digest('base64url');
+    const res = await consent(agent, two, one, publicClientId, 'pkce-1', { code_challenge: challenge, code_challenge_method: 'S256' });
+    assert.equal(res.status, 302);
+    const code = callbackParams(res).get('code')!;
+    const tok = await fetch(`${three.apiUrl}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'authorization_code', code, client_id: publicClientId, code_verifier: verifier, redirect_uri: REDIRECT_URI }).toString(),
+    });
+    assert.equal(tok.status, 200);
+    const { access_token } = (await tok.json()) as { access_token: string };
+    const s = await settings(one, access_token, publicClientId);
+    assert.equal(s.status, 200);
+    await s.text();
   });
 
   it('re-authorizing through other instances returns the same token (§5.4)', async () => {

@@ -1,8 +1,10 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { registerApi } from './api/plugin.js';
+import { startCleanupScheduler, type CleanupScheduler } from './cleanup-scheduler.js';
 import type { Config } from './config/config.js';
 import { loggerOptions } from './logging.js';
 import { MemoryRateLimiter, type RateLimiter } from './ratelimit/limiter.js';
+import { RedisRateLimiter } from './ratelimit/redis-limiter.js';
 import type { Services } from './services.js';
 import type { Storage } from './storage/storage.js';
 import { UsageRecorder } from './usage-recorder.js';
@@ -13,6 +15,8 @@ export interface KeyfobServer {
   web: FastifyInstance;
   api: FastifyInstance;
   services: Services;
+  /** The periodic sweep of expired records (see cleanup-scheduler.ts). */
+  cleanup: CleanupScheduler;
   /** Listens on the configured host and ports (0 = any free port); returns the bound URLs. */
   listen(): Promise<{ webUrl: string; apiUrl: string }>;
   close(): Promise<void>;
@@ -33,9 +37,6 @@ export interface BuildOptions {
  */
 export async function buildServer(config: Config, storage: Storage, opts: BuildOptions = {}): Promise<KeyfobServer> {
   const clock = opts.clock ?? systemClock;
-  const limiter = opts.limiter ?? new MemoryRateLimiter(() => clock.now());
-  const usage = new UsageRecorder(storage);
-  const services: Services = { config, storage, clock, limiter, usage, secret: config.secret };
   const common = {
     logger: opts.logger === false ? false : { ...loggerOptions(config), ...(opts.logStream ? { stream: opts.logStream } : {}) },
     trustProxy: config.trustProxy,
@@ -44,15 +45,32 @@ export async function buildServer(config: Config, storage: Storage, opts: BuildO
   };
   const web = Fastify({ ...common, bodyLimit: 64 * 1024 });
   const api = Fastify({ ...common, bodyLimit: 16 * 1024 });
+  // With a Redis URL the limits hold across every instance sharing it; without, per process.
+  const limiter =
+    opts.limiter ??
+    (config.redisUrl
+      ? await RedisRateLimiter.connect(config.redisUrl, {
+          prefix: config.redisPrefix,
+          now: () => clock.now(),
+          onStateChange: (err) =>
+            err
+              ? api.log.warn({ err: err.message }, 'Redis unreachable: rate limits are counted per instance until it is back')
+              : api.log.info('Redis reachable: rate limits are shared across instances'),
+        })
+      : new MemoryRateLimiter(() => clock.now()));
+  const usage = new UsageRecorder(storage);
+  const services: Services = { config, storage, clock, limiter, usage, secret: config.secret };
   services.log = api.log;
   await registerWeb(web, services);
   await registerApi(api, services);
   usage.start();
+  const cleanup = startCleanupScheduler({ storage, clock, intervalMs: config.cleanupIntervalMs, log: () => services.log });
 
   return {
     web,
     api,
     services,
+    cleanup,
     async listen() {
       const webAddr = await web.listen({ host: config.host, port: config.webPort });
       const apiAddr = await api.listen({ host: config.host, port: config.apiPort });
@@ -60,6 +78,7 @@ export async function buildServer(config: Config, storage: Storage, opts: BuildO
     },
     async close() {
       await Promise.all([web.close(), api.close()]);
+      await cleanup.stop();
       await usage.stop().catch(() => undefined);
       await limiter.close();
     },

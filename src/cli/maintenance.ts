@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { loadConfig } from '../config/config.js';
+import { openStorage } from '../storage/open.js';
 import { systemClock } from '../util/clock.js';
 import { addDatabaseOption, addJsonOption, printJson, withStorage } from './common.js';
 
@@ -7,12 +9,16 @@ export function registerMaintenanceCommands(program: Command): void {
   addDatabaseOption(migrate);
   addJsonOption(migrate);
   migrate.action(async (opts: { database?: string; json?: boolean }) => {
-    // withStorage migrates; report what this call applied by migrating first ourselves.
-    await withStorage({ database: opts.database }, async () => undefined).catch((err) => {
-      throw err;
-    });
-    if (opts.json) printJson({ ok: true });
-    else process.stdout.write('database is up to date\n');
+    // Several instances may run this at once: the storage serializes them (PostgreSQL: an advisory lock).
+    const config = loadConfig({ database: opts.database });
+    const storage = await openStorage(config.database);
+    try {
+      const applied = await storage.migrate();
+      if (opts.json) printJson({ ok: true, applied });
+      else process.stdout.write(applied.length > 0 ? `applied migrations ${applied.join(', ')}; database is up to date\n` : 'database is up to date\n');
+    } finally {
+      await storage.close();
+    }
   });
 
   const cleanup = program.command('cleanup').description('remove expired codes, PINs and sessions');

@@ -17,6 +17,8 @@ export function registerServeCommand(program: Command): void {
     .option('--api-url <url>', 'public URL of the api origin (env KEYFOB_API_URL)')
     .option('--secret <secret>', 'server secret, 32+ characters (env KEYFOB_SECRET)')
     .option('--redis-url <url>', 'Redis for rate limits across instances (env KEYFOB_REDIS_URL)')
+    .option('--redis-prefix <prefix>', 'prefix of every Redis key (env KEYFOB_REDIS_PREFIX, default keyfob:)')
+    .option('--cleanup-interval <seconds>', 'seconds between sweeps of expired records, 0 = never (env KEYFOB_CLEANUP_INTERVAL, default 600)')
     .option('--no-signup', 'turn off account creation (env KEYFOB_SIGNUP=false)')
     .option('--no-demo', 'do not create the demo account and apps (env KEYFOB_DEMO=false)');
   addDatabaseOption(serve);
@@ -30,6 +32,8 @@ export function registerServeCommand(program: Command): void {
       database: opts.database as string | undefined,
       secret: opts.secret as string | undefined,
       redisUrl: opts.redisUrl as string | undefined,
+      redisPrefix: opts.redisPrefix as string | undefined,
+      cleanupInterval: opts.cleanupInterval as string | undefined,
       // commander sets signup/demo to true unless --no-*; only a given --no-* overrides the environment.
       signup: opts.signup === false ? false : undefined,
       demo: opts.demo === false ? false : undefined,

@@ -32,6 +32,10 @@ export interface Config {
   signupEnabled: boolean;
   /** Optional Redis URL that makes rate limits hold across instances. KEYFOB_REDIS_URL. */
   redisUrl: string | null;
+  /** Prefix of every Redis key, so deployments can share one Redis. KEYFOB_REDIS_PREFIX, default "keyfob:". */
+  redisPrefix: string;
+  /** Milliseconds between sweeps of expired codes, PINs and sessions. KEYFOB_CLEANUP_INTERVAL in seconds, default 600; 0 turns the sweep off. */
+  cleanupIntervalMs: number;
   /** Create the demo user and apps when the database has no users. KEYFOB_DEMO, default true. */
   demo: boolean;
   /** Apply the reference's per-second API limits (§10.4). KEYFOB_RATE_LIMITS, default true. */
@@ -60,6 +64,8 @@ export interface ConfigFlags {
   secret?: string | undefined;
   signup?: string | boolean | undefined;
   redisUrl?: string | undefined;
+  redisPrefix?: string | undefined;
+  cleanupInterval?: string | number | undefined;
   demo?: string | boolean | undefined;
   rateLimits?: string | boolean | undefined;
   logLevel?: string | undefined;
@@ -159,6 +165,16 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     throw new ConfigError(`Redis URL (--redis-url / KEYFOB_REDIS_URL) must start with redis:// or rediss://`);
   }
 
+  const redisPrefix = String(pick(flags.redisPrefix, env.KEYFOB_REDIS_PREFIX) ?? 'keyfob:');
+  if (!/^[\x21-\x7e]{1,64}$/.test(redisPrefix)) {
+    throw new ConfigError('Redis key prefix (KEYFOB_REDIS_PREFIX) must be 1 to 64 printable characters without spaces');
+  }
+  const cleanupRaw = pick(flags.cleanupInterval, env.KEYFOB_CLEANUP_INTERVAL);
+  const cleanupSeconds = cleanupRaw === undefined ? 600 : Number(String(cleanupRaw));
+  if (!Number.isInteger(cleanupSeconds) || cleanupSeconds < 0 || cleanupSeconds > 7 * 24 * 3600) {
+    throw new ConfigError(`cleanup interval (KEYFOB_CLEANUP_INTERVAL) must be a whole number of seconds from 0 to 604800, got "${String(cleanupRaw)}"`);
+  }
+
   return {
     host,
     webPort,
@@ -169,6 +185,8 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     secret: String(secret),
     signupEnabled: parseBool('signup (KEYFOB_SIGNUP)', pick(flags.signup, env.KEYFOB_SIGNUP), true),
     redisUrl: redis === undefined ? null : String(redis),
+    redisPrefix,
+    cleanupIntervalMs: cleanupSeconds * 1000,
     demo: parseBool('demo (KEYFOB_DEMO)', pick(flags.demo, env.KEYFOB_DEMO), true),
     rateLimits: parseBool('rate limits (KEYFOB_RATE_LIMITS)', pick(flags.rateLimits, env.KEYFOB_RATE_LIMITS), true),
     logLevel: logLevel as Config['logLevel'],

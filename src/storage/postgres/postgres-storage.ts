@@ -1,8 +1,443 @@
-import type { Storage } from '../storage.js';
+import pg from 'pg';
+import { loadMigrations } from '../migrations.js';
+import { rowToApp, rowToAuthCode, rowToGrant, rowToPin, rowToUser } from '../sqlite/sqlite-storage.js';
+import {
+  ConflictError,
+  type App,
+  type AuthCode,
+  type CleanupCounts,
+  type ConnectedApp,
+  type Grant,
+  type NewApp,
+  type NewUser,
+  type Pin,
+  type Session,
+  type Storage,
+  type TokenLookup,
+  type User,
+  type V1GrantRequest,
+} from '../storage.js';
+import { parsePostgresUrl, toStorageError } from './connection.js';
 
-/** PostgreSQL storage: not implemented yet (issue: PostgreSQL storage). */
-export const PostgresStorage = {
-  async connect(_url: string): Promise<Storage> {
-    throw new Error('PostgreSQL storage is not available yet');
-  },
-};
+type Row = Record<string, unknown>;
+type Queryable = Pick<pg.PoolClient, 'query'>;
+
+const str = (v: unknown): string => String(v);
+const num = (v: unknown): number => Number(v);
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+const APP_SELECT = `SELECT a.*, u.username AS owner_name FROM apps a JOIN users u ON u.id = a.owner_id`;
+
+/**
+ * Advisory-lock keys, two 32-bit halves: a fixed namespace and a hash of what is locked
+ * and in which schema, so two deployments sharing a database never wait on each other.
+ */
+export const LOCK_NAMESPACE_SQL = `hashtext('keyfob')`;
+export function lockName(purpose: 'migrate' | 'cleanup', schema: string | null): string {
+  return `${purpose}:${schema ?? 'public'}`;
+}
+
+/**
+ * PostgreSQL through node-postgres: the storage for several keyfob instances behind
+ * one address. Every single-use rule is one statement or one transaction in the database
+ * (never read-then-write in the process), so it holds across instances:
+ * - consume* is DELETE ... RETURNING: of concurrent callers exactly one gets the row;
+ * - upsertV1Grant is INSERT ... ON CONFLICT on the partial unique index grants_one_live_v1;
+ * - migrations and the scheduled cleanup take advisory locks.
+ * Connection failures become StorageUnavailableError; pg.Pool opens new connections on
+ * the next call, so the server recovers without a restart when the database returns.
+ */
+export class PostgresStorage implements Storage {
+  readonly kind = 'postgres' as const;
+  /** Statement names by SQL text: node-postgres then parses each statement once per connection. */
+  private readonly names = new Map<string, string>();
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    /** The schema from the URL, or null for the default search_path. */
+    readonly schema: string | null,
+  ) {}
+
+  /** Opens a pool for a postgres:// URL (see parsePostgresUrl for the schema parameter). Connects lazily. */
+  static async connect(url: string, options: { max?: number } = {}): Promise<PostgresStorage> {
+    const target = parsePostgresUrl(url);
+    const config: pg.PoolConfig = {
+      connectionString: target.connectionString,
+      max: options.max ?? 10,
+      // Fail a request after 5 s instead of letting it hang while the database is away.
+      connectionTimeoutMillis: 5000,
+      idleTimeoutMillis: 30_000,
+      application_name: 'keyfob',
+    };
+    if (target.schema !== null) config.options = `-c search_path=${target.schema}`;
+    const pool = new pg.Pool(config);
+    // An idle connection dropped by the server must not crash the process; the next query reconnects.
+    pool.on('error', () => undefined);
+    return new PostgresStorage(pool, target.schema);
+  }
+
+  private async q(sql: string, params: unknown[] = [], on: Queryable = this.pool): Promise<pg.QueryResult<Row>> {
+    let name = this.names.get(sql);
+    if (!name) {
+      name = `kf${this.names.size + 1}`;
+      this.names.set(sql, name);
+    }
+    try {
+      return await on.query<Row>({ name, text: sql, values: params });
+    } catch (err) {
+      throw toStorageError(err);
+    }
+  }
+
+  private async one(sql: string, params: unknown[] = [], on?: Queryable): Promise<Row | null> {
+    return (await this.q(sql, params, on)).rows[0] ?? null;
+  }
+
+  /** Runs fn in one transaction on one connection; rolls back on any error. */
+  private async tx<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw toStorageError(err);
+    }
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      const out = await fn(client);
+      await client.query('COMMIT');
+      return out;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
+      throw toStorageError(err);
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /**
+   * Applies pending migrations under a transaction-scoped advisory lock, so several
+   * instances starting at once apply each version exactly once; the others wait, then
+   * find nothing left to do. DDL is transactional in PostgreSQL, so a failed migration
+   * leaves nothing half-applied.
+   */
+  async migrate(): Promise<number[]> {
+    return this.tx(async (c) => {
+      await c.query(`SELECT pg_advisory_xact_lock(${LOCK_NAMESPACE_SQL}, hashtext($1))`, [lockName('migrate', this.schema)]);
+      // Create the schema only when missing: a least-privilege role may use a schema it cannot create.
+      if (this.schema !== null && (await c.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [this.schema])).rowCount === 0) {
+        await c.query(`CREATE SCHEMA ${this.schema}`);
+      }
+      await c.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
+      const done = new Set((await c.query<Row>('SELECT version FROM schema_migrations')).rows.map((r) => num(r.version)));
+      const applied: number[] = [];
+      for (const m of loadMigrations('postgres')) {
+        if (done.has(m.version)) continue;
+        await c.query(m.sql);
+        await c.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [m.version, m.name, Date.now()]);
+        applied.push(m.version);
+      }
+      return applied;
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  async ping(): Promise<void> {
+    await this.q('SELECT 1');
+  }
+
+  // --- users
+
+  async createUser(user: NewUser): Promise<User> {
+    try {
+      const row = await this.one(
+        `INSERT INTO users (username, password_hash, display_name, timezone, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING *`,
+        [user.username, user.passwordHash, user.displayName ?? user.username, user.timezone ?? 'UTC', user.createdAt],
+      );
+      return rowToUser(row!);
+    } catch (err) {
+      if ((err as { code?: string; constraint?: string }).code === '23505' && (err as { constraint?: string }).constraint === 'users_username_lower') {
+        throw new ConflictError('username is taken');
+      }
+      throw err;
+    }
+  }
+
+  async findUserById(id: number): Promise<User | null> {
+    if (!Number.isSafeInteger(id)) return null;
+    const r = await this.one('SELECT * FROM users WHERE id = $1', [id]);
+    return r ? rowToUser(r) : null;
+  }
+
+  async findUserByUsername(username: string): Promise<User | null> {
+    const r = await this.one('SELECT * FROM users WHERE lower(username) = lower($1)', [username]);
+    return r ? rowToUser(r) : null;
+  }
+
+  async countUsers(): Promise<number> {
+    return num((await this.one('SELECT COUNT(*) AS n FROM users'))!.n);
+  }
+
+  // --- apps
+
+  async createApp(app: NewApp): Promise<App> {
+    const row = await this.one(
+      `INSERT INTO apps (client_id, owner_id, name, redirect_uris, secret_hash, dialect, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id`,
+      [app.clientId, app.ownerId, app.name, JSON.stringify(app.redirectUris), app.secretHash, app.dialect ?? 'v1', app.createdAt],
+    );
+    return (await this.findAppById(num(row!.id)))!;
+  }
+
+  async findAppByClientId(clientId: string): Promise<App | null> {
+    const r = await this.one(`${APP_SELECT} WHERE a.client_id = $1`, [clientId]);
+    return r ? rowToApp(r) : null;
+  }
+
+  async findAppById(id: number): Promise<App | null> {
+    if (!Number.isSafeInteger(id)) return null;
+    const r = await this.one(`${APP_SELECT} WHERE a.id = $1`, [id]);
+    return r ? rowToApp(r) : null;
+  }
+
+  async listApps(): Promise<App[]> {
+    return (await this.q(`${APP_SELECT} ORDER BY a.id`)).rows.map(rowToApp);
+  }
+
+  async listAppsByOwner(ownerId: number): Promise<App[]> {
+    return (await this.q(`${APP_SELECT} WHERE a.owner_id = $1 ORDER BY a.id`, [ownerId])).rows.map(rowToApp);
+  }
+
+  async updateAppRedirectUris(appId: number, redirectUris: string[], now: number): Promise<void> {
+    await this.q('UPDATE apps SET redirect_uris = $1, updated_at = $2 WHERE id = $3', [JSON.stringify(redirectUris), now, appId]);
+  }
+
+  async updateAppSecretHash(appId: number, secretHash: string, now: number): Promise<void> {
+    await this.q('UPDATE apps SET secret_hash = $1, updated_at = $2 WHERE id = $3', [secretHash, now, appId]);
+  }
+
+  async updateAppName(appId: number, name: string, now: number): Promise<void> {
+    await this.q('UPDATE apps SET name = $1, updated_at = $2 WHERE id = $3', [name, now, appId]);
+  }
+
+  async deleteApp(appId: number): Promise<void> {
+    await this.q('DELETE FROM apps WHERE id = $1', [appId]);
+  }
+
+  // --- authorization codes
+
+  async saveAuthCode(c: AuthCode): Promise<void> {
+    await this.q(
+      `INSERT INTO auth_codes (code_hash, app_id, user_id, redirect_uri, code_challenge, code_challenge_method,
+         app_name, app_version, user_agent, created_at, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+      [c.codeHash, c.appId, c.userId, c.redirectUri, c.codeChallenge, c.codeChallengeMethod, c.appName, c.appVersion, c.userAgent, c.createdAt, c.expiresAt],
+    );
+  }
+
+  async consumeAuthCode(codeHash: string): Promise<AuthCode | null> {
+    const r = await this.one('DELETE FROM auth_codes WHERE code_hash = $1 RETURNING *', [codeHash]);
+    return r ? rowToAuthCode(r) : null;
+  }
+
+  // --- grants and tokens
+
+  /**
+   * One INSERT ... ON CONFLICT on the partial unique index: a concurrent caller for the
+   * same (user, app) waits on the row the first one inserted and then updates it, so all
+   * of them return the same grant. `xmax = 0` tells a fresh row from an updated one.
+   */
+  async upsertV1Grant(req: V1GrantRequest): Promise<Grant> {
+    const row = await this.tx(async (c) => {
+      const g = (await this.one(
+        `INSERT INTO grants AS g (user_id, app_id, dialect, scope, token_seed, flow, app_name, app_version, user_agent, created_at, authorized_at)
+         VALUES ($1, $2, 'v1', 'public', $3, $4, $5, $6, $7, $8, $8)
+         ON CONFLICT (user_id, app_id) WHERE dialect = 'v1' AND revoked_at IS NULL
+         DO UPDATE SET authorized_at = EXCLUDED.authorized_at, flow = EXCLUDED.flow,
+           app_name = COALESCE(EXCLUDED.app_name, g.app_name), app_version = COALESCE(EXCLUDED.app_version, g.app_version),
+           user_agent = COALESCE(EXCLUDED.user_agent, g.user_agent)
+         RETURNING g.*, (xmax = 0) AS inserted`,
+        [req.userId, req.appId, req.tokenSeed, req.flow, req.appName, req.appVersion, req.userAgent, req.now],
+        c,
+      ))!;
+      if (g.inserted === true) {
+        await this.q('INSERT INTO access_tokens (token_hash, grant_id, created_at, expires_at) VALUES ($1, $2, $3, $4)', [req.tokenHash, g.id, req.now, req.tokenExpiresAt], c);
+      } else {
+        await this.q('UPDATE access_tokens SET expires_at = $1 WHERE grant_id = $2', [req.tokenExpiresAt, g.id], c);
+      }
+      return g;
+    });
+    return rowToGrant(row);
+  }
+
+  async findGrantById(id: number): Promise<Grant | null> {
+    if (!Number.isSafeInteger(id)) return null;
+    const r = await this.one('SELECT * FROM grants WHERE id = $1', [id]);
+    return r ? rowToGrant(r) : null;
+  }
+
+  async findAccessToken(tokenHash: string, now: number): Promise<TokenLookup | null> {
+    const r = await this.one(
+      `SELECT t.grant_id, t.expires_at, g.user_id, g.app_id, g.dialect, g.scope, a.client_id
+         FROM access_tokens t JOIN grants g ON g.id = t.grant_id JOIN apps a ON a.id = g.app_id
+        WHERE t.token_hash = $1 AND g.revoked_at IS NULL AND t.expires_at > $2`,
+      [tokenHash, now],
+    );
+    if (!r) return null;
+    return {
+      grantId: num(r.grant_id),
+      userId: num(r.user_id),
+      appId: num(r.app_id),
+      clientId: str(r.client_id),
+      dialect: str(r.dialect) as TokenLookup['dialect'],
+      scope: str(r.scope),
+      expiresAt: num(r.expires_at),
+    };
+  }
+
+  async revokeGrant(grantId: number, userId: number, now: number): Promise<boolean> {
+    if (!Number.isSafeInteger(grantId)) return false;
+    return this.tx(async (c) => {
+      const res = await this.q('UPDATE grants SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL', [now, grantId, userId], c);
+      if (res.rowCount === 0) return false;
+      await this.q('DELETE FROM access_tokens WHERE grant_id = $1', [grantId], c);
+      await this.q('UPDATE pins SET grant_id = NULL WHERE grant_id = $1', [grantId], c);
+      return true;
+    });
+  }
+
+  async listConnectedApps(userId: number): Promise<ConnectedApp[]> {
+    const res = await this.q(
+      `SELECT g.*, a.name AS app_display_name, a.client_id AS app_client_id, u.username AS owner_name
+         FROM grants g JOIN apps a ON a.id = g.app_id JOIN users u ON u.id = a.owner_id
+        WHERE g.user_id = $1 AND g.revoked_at IS NULL ORDER BY g.authorized_at DESC`,
+      [userId],
+    );
+    return res.rows.map((r) => ({ grant: rowToGrant(r), appName: str(r.app_display_name), clientId: str(r.app_client_id), ownerName: str(r.owner_name) }));
+  }
+
+  /** One statement for the whole batch: arrays unnested into rows. */
+  async recordGrantUsage(usage: ReadonlyMap<number, { count: number; lastUsedAt: number }>): Promise<void> {
+    if (usage.size === 0) return;
+    const ids: number[] = [];
+    const counts: number[] = [];
+    const times: number[] = [];
+    for (const [id, u] of usage) {
+      ids.push(id);
+      counts.push(u.count);
+      times.push(u.lastUsedAt);
+    }
+    await this.q(
+      `UPDATE grants g SET request_count = g.request_count + u.c, last_used_at = GREATEST(g.last_used_at, u.t)
+         FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS u(id, c, t) WHERE g.id = u.id`,
+      [ids, counts, times],
+    );
+  }
+
+  // --- PINs
+
+  async createPin(p: Pin): Promise<boolean> {
+    return this.tx(async (c) => {
+      // A dead PIN holding the same code makes way for the new one.
+      await this.q('DELETE FROM pins WHERE user_code = $1 AND expires_at <= $2', [p.userCode, p.createdAt], c);
+      const res = await this.q(
+        `INSERT INTO pins (user_code, app_id, redirect, app_name, app_version, user_agent, created_ip, created_at, expires_at,
+           grant_id, failed_attempts, last_polled_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (user_code) DO NOTHING`,
+        [p.userCode, p.appId, p.redirect, p.appName, p.appVersion, p.userAgent, p.createdIp, p.createdAt, p.expiresAt, p.grantId, p.failedAttempts, p.lastPolledAt],
+        c,
+      );
+      return res.rowCount === 1;
+    });
+  }
+
+  async findPin(userCode: string): Promise<Pin | null> {
+    const r = await this.one('SELECT * FROM pins WHERE user_code = $1', [userCode]);
+    return r ? rowToPin(r) : null;
+  }
+
+  async countLivePinsForApp(appId: number, now: number): Promise<number> {
+    return num((await this.one('SELECT COUNT(*) AS n FROM pins WHERE app_id = $1 AND expires_at > $2', [appId, now]))!.n);
+  }
+
+  /** The old value comes from a row-locked subselect, so two pollers each see the other's time, never the same one twice. */
+  async touchPinPoll(userCode: string, now: number): Promise<number | null> {
+    const r = await this.one(
+      `UPDATE pins p SET last_polled_at = $2
+         FROM (SELECT user_code, last_polled_at FROM pins WHERE user_code = $1 FOR UPDATE) old
+        WHERE p.user_code = old.user_code RETURNING old.last_polled_at AS previous`,
+      [userCode, now],
+    );
+    return r ? numOrNull(r.previous) : null;
+  }
+
+  async approvePin(userCode: string, grantId: number, now: number): Promise<boolean> {
+    const res = await this.q('UPDATE pins SET grant_id = $1 WHERE user_code = $2 AND grant_id IS NULL AND expires_at > $3', [grantId, userCode, now]);
+    return res.rowCount === 1;
+  }
+
+  async consumeApprovedPin(userCode: string, appId: number): Promise<Pin | null> {
+    const r = await this.one('DELETE FROM pins WHERE user_code = $1 AND app_id = $2 AND grant_id IS NOT NULL RETURNING *', [userCode, appId]);
+    return r ? rowToPin(r) : null;
+  }
+
+  async addPinFailure(userCode: string): Promise<number> {
+    const r = await this.one('UPDATE pins SET failed_attempts = failed_attempts + 1 WHERE user_code = $1 RETURNING failed_attempts', [userCode]);
+    return r ? num(r.failed_attempts) : 0;
+  }
+
+  async deletePin(userCode: string): Promise<void> {
+    await this.q('DELETE FROM pins WHERE user_code = $1', [userCode]);
+  }
+
+  // --- sessions
+
+  async createSession(s: Session): Promise<void> {
+    await this.q('INSERT INTO sessions (id_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)', [s.idHash, s.userId, s.createdAt, s.expiresAt]);
+  }
+
+  async findSession(idHash: string, now: number): Promise<Session | null> {
+    const r = await this.one('SELECT * FROM sessions WHERE id_hash = $1 AND expires_at > $2', [idHash, now]);
+    return r ? { idHash: str(r.id_hash), userId: num(r.user_id), createdAt: num(r.created_at), expiresAt: num(r.expires_at) } : null;
+  }
+
+  async deleteSession(idHash: string): Promise<void> {
+    await this.q('DELETE FROM sessions WHERE id_hash = $1', [idHash]);
+  }
+
+  // --- housekeeping
+
+  private async sweep(c: Queryable, now: number): Promise<CleanupCounts> {
+    return {
+      authCodes: (await this.q('DELETE FROM auth_codes WHERE expires_at <= $1', [now], c)).rowCount ?? 0,
+      pins: (await this.q('DELETE FROM pins WHERE expires_at <= $1', [now], c)).rowCount ?? 0,
+      sessions: (await this.q('DELETE FROM sessions WHERE expires_at <= $1', [now], c)).rowCount ?? 0,
+    };
+  }
+
+  /** `keyfob cleanup`: waits for a sweep another instance may be running, then sweeps. */
+  async cleanup(now: number): Promise<CleanupCounts> {
+    return this.tx(async (c) => {
+      await c.query(`SELECT pg_advisory_xact_lock(${LOCK_NAMESPACE_SQL}, hashtext($1))`, [lockName('cleanup', this.schema)]);
+      return this.sweep(c, now);
+    });
+  }
+
+  /**
+   * The scheduled sweep: sweeps only if no other instance is sweeping this schema right
+   * now (pg_try_advisory_xact_lock), else returns null at once. The lock ends with the
+   * transaction, so a crashed instance never leaves it held.
+   */
+  async tryCleanup(now: number): Promise<CleanupCounts | null> {
+    return this.tx(async (c) => {
+      const got = await c.query<Row>(`SELECT pg_try_advisory_xact_lock(${LOCK_NAMESPACE_SQL}, hashtext($1)) AS ok`, [lockName('cleanup', this.schema)]);
+      if (got.rows[0]?.ok !== true) return null;
+      return this.sweep(c, now);
+    });
+  }
+}

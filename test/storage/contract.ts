@@ -484,6 +484,21 @@ export function defineStorageContract(name: string, harness: StorageHarness): vo
         assert.equal(await s.findPin(p.userCode), null);
         await s.deletePin(p.userCode);
       });
+
+      it('finds exactly the live PINs among many codes in one call', async () => {
+        const owner = await user();
+        const a = await app(owner.id);
+        const live1 = pin(a.id, { createdAt: T0, expiresAt: T0 + 60_000 });
+        const live2 = pin(a.id, { createdAt: T0, expiresAt: T0 + 60_000 });
+        const dead = pin(a.id, { createdAt: T0 - 1000, expiresAt: T0 }); // expires exactly now: not live
+        for (const p of [live1, live2, dead]) assert.equal(await s.createPin(p), true);
+        const found = await peer.findLivePinsByCodes([live1.userCode, dead.userCode, 'NOSUCHPIN', live2.userCode], T0);
+        assert.deepEqual(found.map((p) => p.userCode).sort(), [live1.userCode, live2.userCode].sort());
+        assert.equal(found[0]!.appId, a.id);
+        assert.deepEqual(await s.findLivePinsByCodes([], T0), []);
+        const many = Array.from({ length: 300 }, (_, i) => `X${i}`);
+        assert.deepEqual((await s.findLivePinsByCodes([...many, live2.userCode], T0)).map((p) => p.userCode), [live2.userCode]);
+      });
     });
 
     describe('sessions', () => {

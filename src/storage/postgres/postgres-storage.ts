@@ -361,6 +361,12 @@ export class PostgresStorage implements Storage {
     return r ? rowToPin(r) : null;
   }
 
+  async findLivePinsByCodes(userCodes: readonly string[], now: number): Promise<Pin[]> {
+    if (userCodes.length === 0) return [];
+    const res = await this.q('SELECT * FROM pins WHERE user_code = ANY($1::text[]) AND expires_at > $2', [[...userCodes], now]);
+    return res.rows.map(rowToPin);
+  }
+
   async countLivePinsForApp(appId: number, now: number): Promise<number> {
     return num((await this.one('SELECT COUNT(*) AS n FROM pins WHERE app_id = $1 AND expires_at > $2', [appId, now]))!.n);
   }

@@ -19,6 +19,7 @@ import { freePort, REDIRECT_URI, TEST_SECRET } from '../helpers/keyfob.js';
 import { dropSchema, freshSchemaUrl } from '../helpers/postgres.js';
 import { dropRedisPrefix, freshRedisPrefix, TEST_REDIS_URL } from '../helpers/redis.js';
 import { callbackParams, csrfOf, hiddenFields, WebAgent } from '../helpers/web-agent.js';
+import { confirmFields } from '../helpers/pin.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -205,6 +206,31 @@ describe('three keyfob instances on one PostgreSQL database', () => {
     }
   });
 
+  it('a PIN created on one instance, approved through another, is collected by a device polling the third (§7)', async () => {
+    const [one, two, three] = nodes as [Instance, Instance, Instance];
+    const init = await fetch(`${one.apiUrl}/oauth/pin?client_id=${client.clientId}`);
+    assert.equal(init.status, 200);
+    const pin = (await init.json()) as { user_code: string; verification_url: string };
+    const pending = await fetch(`${three.apiUrl}/oauth/pin/${pin.user_code}?client_id=${client.clientId}`);
+    assert.deepEqual(await pending.json(), { result: 'KO', message: 'Authorization pending' });
+    // The person approves on instance two's /pin page.
+    const phone = new WebAgent(two.webUrl);
+    await phone.signIn(who.username, who.password);
+    const { csrf } = await phone.page('/pin');
+    const entry = await phone.post('/pin', { _csrf: csrf, user_code: pin.user_code.toLowerCase() });
+    assert.equal(entry.status, 200);
+    const decision = await phone.post('/pin/confirm', { ...confirmFields(await entry.text()), decision: 'approve' });
+    assert.ok(decision.status === 200 || decision.status === 303, `decision answered ${decision.status}`);
+    await decision.text();
+    // Polls are at least a second apart, as the reference's clients do.
+    await new Promise((r) => setTimeout(r, 1100));
+    const done = await fetch(`${three.apiUrl}/oauth/pin/${pin.user_code}?client_id=${client.clientId}`);
+    assert.deepEqual(await done.json(), { result: 'OK', access_token: token }, 'the same token as the code flow, collected on instance three');
+    const gone = (await (await fetch(`${one.apiUrl}/oauth/pin/${pin.user_code}?client_id=${client.clientId}`)).json()) as Record<string, unknown>;
+    assert.equal(gone.device_code, 'DEVICE_CODE', 'collected once: the code is gone everywhere');
+    assert.notEqual(gone.user_code, pin.user_code);
+  });
+
   it('the 1 POST/s limit per token holds across the three processes through the shared Redis (§10.4)', async () => {
     const post = (n: Instance) => fetch(`${n.apiUrl}/users/settings?client_id=${client.clientId}`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
     const [one, two, three] = nodes as [Instance, Instance, Instance];
@@ -218,11 +244,15 @@ describe('three keyfob instances on one PostgreSQL database', () => {
     }
   });
 
-  it('a revoke answers 401 on every instance on the very next call (no token cache)', async () => {
+  it('a revoke on the Connected Apps page of one instance answers 401 on every instance on the very next call (no token cache)', async () => {
+    const three = nodes[2]!;
     const user = (await storage.findUserByUsername(who.username))!;
     const [connected] = await storage.listConnectedApps(user.id);
-    // The revoke goes through a fourth connection to the database, as another instance's Connected Apps page would.
-    assert.equal(await storage.revokeGrant(connected!.grant.id, user.id, Date.now()), true);
+    const browser = new WebAgent(three.webUrl);
+    await browser.signIn(who.username, who.password);
+    const { csrf } = await browser.page('/settings/connected-apps/');
+    const res = await browser.post(`/settings/connected-apps/${connected!.grant.id}/revoke/`, { _csrf: csrf });
+    assert.equal(res.status, 303);
     for (const n of nodes) {
       const s = await settings(n, token, client.clientId);
       assert.equal(s.status, 401, `settings on ${n.name}`);

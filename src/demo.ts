@@ -52,5 +52,6 @@ export function describeDemo(seed: DemoSeed): string {
     `  public app (PKCE): client_id=${seed.public.clientId}`,
     `  redirect URI:      ${seed.confidential.redirectUri}`,
     `  try it:            ${seed.authorizeUrl}`,
+    '                     (nothing listens on the redirect URI: after "Yes, allow" the code is in the address bar)',
   ].join('\n');
 }

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Page } from 'playwright-core';
 import { createApp } from '../../src/accounts/apps.js';
 import { createUser } from '../../src/accounts/users.js';
-import { checkPage, focusOutline, launchBrowser, startCallbackServer, type TestBrowser } from '../helpers/browser.js';
+import { assertVisibleFocus, checkPage, focusOutline, launchBrowser, startCallbackServer, tabTo, type TestBrowser } from '../helpers/browser.js';
 import { getSettings } from '../helpers/flows.js';
 import { ManualClock, startKeyfob, type TestKeyfob } from '../helpers/keyfob.js';
 import { pollPin, type PinInit } from '../helpers/pin.js';
@@ -11,22 +10,6 @@ import { pollPin, type PinInit } from '../helpers/pin.js';
 const PHONE = { width: 360, height: 740 };
 const DESKTOP = { width: 1280, height: 800 };
 const ALPHABET = '23456789ABCDEFGHJKMNPQRSTVWXYZ';
-
-/** Presses Tab until the control with this accessible text has focus; fails if it never does. */
-async function tabTo(page: Page, text: RegExp, maxTabs = 25): Promise<void> {
-  for (let i = 0; i < maxTabs; i += 1) {
-    await page.keyboard.press('Tab');
-    if (text.test((await focusOutline(page)).element)) return;
-  }
-  assert.fail(`Tab never reached ${text}`);
-}
-
-/** The focus ring of style.css (3px solid), not just the browser's default. */
-async function assertVisibleFocus(page: Page): Promise<void> {
-  const ring = await focusOutline(page);
-  assert.equal(ring.style, 'solid', `focus on ${ring.element} is visible`);
-  assert.ok(ring.width >= 2, `focus ring on ${ring.element} is ${ring.width}px`);
-}
 
 /**
  * The PIN pages (reference §7) as a person uses them: a device shows a code, the person types

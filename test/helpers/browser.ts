@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
@@ -138,4 +139,20 @@ export async function checkPage(page: Page, name: string): Promise<void> {
   if (violations.length > 0) throw new Error(`${name} (${page.url()}): ${JSON.stringify(violations, null, 2)}`);
   const overflow = await horizontalOverflow(page);
   if (overflow > 0) throw new Error(`${name} (${page.url()}) scrolls sideways by ${overflow}px at ${page.viewportSize()?.width}px`);
+}
+
+/** Presses Tab until the element whose tag and text match `target` has focus (as focusOutline names it); fails if it never does. */
+export async function tabTo(page: Page, target: RegExp, maxTabs = 30): Promise<void> {
+  for (let i = 0; i < maxTabs; i += 1) {
+    await page.keyboard.press('Tab');
+    if (target.test((await focusOutline(page)).element)) return;
+  }
+  assert.fail(`Tab never reached ${target}`);
+}
+
+/** The focused element shows style.css's focus ring (a solid outline), not nothing. */
+export async function assertVisibleFocus(page: Page): Promise<void> {
+  const ring = await focusOutline(page);
+  assert.equal(ring.style, 'solid', `focus on ${ring.element} is visible`);
+  assert.ok(ring.width >= 2, `focus ring on ${ring.element} is ${ring.width}px wide`);
 }

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
@@ -103,4 +104,55 @@ export async function startCallbackServer(): Promise<{ url: string; hits: URL[];
     hits,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+/** Pixels by which the page is wider than its viewport: 0 when nothing scrolls sideways. */
+export async function horizontalOverflow(page: Page): Promise<number> {
+  return page.evaluate(() => {
+    const d = (globalThis as unknown as { document: { documentElement: { scrollWidth: number; clientWidth: number } } }).document;
+    return Math.max(0, d.documentElement.scrollWidth - d.documentElement.clientWidth);
+  });
+}
+
+/** The outline drawn around whatever has focus, and what that is. */
+export async function focusOutline(page: Page): Promise<{ element: string; style: string; width: number; color: string }> {
+  return page.evaluate(() => {
+    const g = globalThis as unknown as {
+      document: { activeElement: { tagName: string; id: string; textContent: string | null } | null };
+      getComputedStyle(e: unknown): { outlineStyle: string; outlineWidth: string; outlineColor: string };
+    };
+    const el = g.document.activeElement;
+    if (!el) return { element: '(none)', style: 'none', width: 0, color: '' };
+    const s = g.getComputedStyle(el);
+    const name = `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''} ${(el.textContent ?? '').trim().slice(0, 40)}`.trim();
+    return { element: name, style: s.outlineStyle, width: parseFloat(s.outlineWidth), color: s.outlineColor };
+  });
+}
+
+/**
+ * What every page must pass wherever a test visits it: no serious or critical axe-core
+ * violation, nothing wider than the viewport; and a screenshot under test-results/.
+ */
+export async function checkPage(page: Page, name: string): Promise<void> {
+  await screenshot(page, name);
+  const violations = await seriousA11yViolations(page);
+  if (violations.length > 0) throw new Error(`${name} (${page.url()}): ${JSON.stringify(violations, null, 2)}`);
+  const overflow = await horizontalOverflow(page);
+  if (overflow > 0) throw new Error(`${name} (${page.url()}) scrolls sideways by ${overflow}px at ${page.viewportSize()?.width}px`);
+}
+
+/** Presses Tab until the element whose tag and text match `target` has focus (as focusOutline names it); fails if it never does. */
+export async function tabTo(page: Page, target: RegExp, maxTabs = 30): Promise<void> {
+  for (let i = 0; i < maxTabs; i += 1) {
+    await page.keyboard.press('Tab');
+    if (target.test((await focusOutline(page)).element)) return;
+  }
+  assert.fail(`Tab never reached ${target}`);
+}
+
+/** The focused element shows style.css's focus ring (a solid outline), not nothing. */
+export async function assertVisibleFocus(page: Page): Promise<void> {
+  const ring = await focusOutline(page);
+  assert.equal(ring.style, 'solid', `focus on ${ring.element} is visible`);
+  assert.ok(ring.width >= 2, `focus ring on ${ring.element} is ${ring.width}px wide`);
 }

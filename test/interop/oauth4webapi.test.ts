@@ -45,6 +45,10 @@ describe('oauth4webapi', () => {
     assert.equal(result.token_type, 'bearer');
     assert.equal(result.expires_in, 157680000);
     assert.equal((await getSettings(kf, result.access_token, clientId)).status, 200);
+    // The library's own bearer call; the API wants the client_id with the token (§2.1).
+    const viaLibrary = await oauth.protectedResourceRequest(result.access_token, 'GET', new URL(`${kf.apiUrl}/users/settings?client_id=${clientId}`), undefined, undefined, insecure);
+    assert.equal(viaLibrary.status, 200);
+    assert.equal(((await viaLibrary.json()) as { account: { id: number } }).account.id, fx.userId);
     return result.access_token;
   }
 

@@ -43,6 +43,10 @@ describe('openid-client v6', () => {
     const settings = await getSettings(kf, tokens.access_token, clientId);
     assert.equal(settings.status, 200);
     assert.equal(((await settings.json()) as { account: { id: number } }).account.id, fx.userId);
+    // The library's own bearer call works too; the API wants the client_id with the token (§2.1).
+    const viaLibrary = await client.fetchProtectedResource(config, tokens.access_token, new URL(`${kf.apiUrl}/users/settings?client_id=${clientId}`), 'GET');
+    assert.equal(viaLibrary.status, 200);
+    assert.equal(((await viaLibrary.json()) as { account: { id: number } }).account.id, fx.userId);
     return tokens.access_token;
   }
 

@@ -18,7 +18,7 @@ interface Outcome {
 }
 
 /** Runs the Python client; answers its authorize URL with a real consent over HTTP. */
-async function runClient(kf: TestKeyfob, agent: WebAgent, mode: 'confidential' | 'pkce', clientId: string, secret: string): Promise<Outcome> {
+async function runClient(kf: TestKeyfob, agent: WebAgent, mode: 'confidential' | 'post' | 'pkce', clientId: string, secret: string): Promise<Outcome> {
   const child = spawn(PYTHON, [SCRIPT, mode, kf.webUrl, kf.apiUrl, clientId, secret, REDIRECT_URI], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -54,6 +54,14 @@ describe('requests-oauthlib (python3-requests-oauthlib from Debian)', () => {
     assert.equal(out.token.expires_in, 157680000);
     assert.equal(out.settings_status, 200);
     assert.equal(out.settings.account.id, fx.userId);
+  });
+
+  it('confidential client: client_id and client_secret in the body (include_client_id=True), the same token', async () => {
+    const basic = await runClient(kf, agent, 'confidential', fx.confidential.clientId, fx.confidential.clientSecret);
+    const post = await runClient(kf, agent, 'post', fx.confidential.clientId, fx.confidential.clientSecret);
+    assert.equal(post.token.access_token, basic.token.access_token);
+    assert.equal(post.settings_status, 200);
+    assert.equal(post.settings.account.id, fx.userId);
   });
 
   it('public client with PKCE (S256), identified by Basic with an empty password', async () => {

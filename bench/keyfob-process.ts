@@ -14,10 +14,12 @@ export interface RunningKeyfob extends Child {
   webUrl: string;
 }
 
-export async function startKeyfobProcess(opts: { database: string; core: number; root: string }): Promise<RunningKeyfob> {
+/** `nodeArgs` go before the script, e.g. ['--cpu-prof', '--cpu-prof-dir', dir] for bench/profile.ts. */
+export async function startKeyfobProcess(opts: { database: string; core: number; root: string; nodeArgs?: string[] }): Promise<RunningKeyfob> {
   const [webPort, apiPort] = [await freePort(), await freePort()];
   const child = await startPinned(
     [
+      ...(opts.nodeArgs ?? []),
       join(opts.root, 'dist/cli/index.js'),
       'serve',
       '--no-demo',

@@ -67,19 +67,20 @@ export async function startPinned(args: string[], opts: { core: number; env?: No
   proc.stderr!.on('data', onData);
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`child did not start in 20 s:\n${out}`)), 20_000);
-    const check = () => {
-      if (opts.ready.test(out)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    proc.stdout!.on('data', check);
-    proc.once('exit', (code) => {
+    const exited = (code: number | null) => {
       clearTimeout(timer);
       reject(new Error(`child exited with code ${code}:\n${out}`));
-    });
+    };
+    const check = () => {
+      if (!opts.ready.test(out)) return;
+      clearTimeout(timer);
+      proc.off('exit', exited);
+      proc.stdout!.off('data', check);
+      resolve();
+    };
+    proc.once('exit', exited);
+    proc.stdout!.on('data', check);
   });
-  proc.removeAllListeners('exit');
   return {
     proc,
     pid: proc.pid!,

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { registerApi } from './api/plugin.js';
 import type { Config } from './config/config.js';
-import { loggerOptions } from './logging.js';
+import { childLoggerFactory, loggerOptions } from './logging.js';
 import { MemoryRateLimiter, type RateLimiter } from './ratelimit/limiter.js';
 import type { Services } from './services.js';
 import type { Storage } from './storage/storage.js';
@@ -39,6 +39,7 @@ export async function buildServer(config: Config, storage: Storage, opts: BuildO
     trustProxy: config.trustProxy,
     return503OnClosing: true,
     forceCloseConnections: 'idle' as const,
+    ...(opts.logger === false ? {} : { childLoggerFactory: childLoggerFactory(config.logLevel) }),
   };
   const web = Fastify({ ...common, bodyLimit: 64 * 1024 });
   const api = Fastify({ ...common, bodyLimit: 16 * 1024 });

@@ -23,6 +23,10 @@ export interface Measurement {
   durationS: number;
   /** Server CPU time (user + system, all threads) per 200 answer, in microseconds. */
   cpuUsPerOk: number;
+  /** Share of one core the server used over the window (1 = saturated). */
+  serverBusy: number;
+  /** Share of one core the load generator used (near 1: the generator, not the server, set the pace). */
+  generatorBusy: number;
 }
 
 export function percentile(sorted: ArrayLike<number>, p: number): number {
@@ -48,7 +52,7 @@ export async function runLoad(opts: Options): Promise<{ result: Result; latencie
   return { result, latencies: latencies.subarray(0, n).sort() };
 }
 
-export function summarise(result: Result, latencies: Float64Array, cpuMs: number): Measurement {
+export function summarise(result: Result, latencies: Float64Array, cpuMs: number, generatorCpuMs: number): Measurement {
   const ok = result.statusCodeStats['200']?.count ?? 0;
   const all = Object.values(result.statusCodeStats).reduce((sum, s) => sum + s.count, 0);
   const durationS = result.duration;
@@ -60,14 +64,23 @@ export function summarise(result: Result, latencies: Float64Array, cpuMs: number
     failed: all - ok + result.errors + result.timeouts,
     durationS,
     cpuUsPerOk: ok > 0 ? (cpuMs * 1000) / ok : Number.NaN,
+    serverBusy: cpuMs / 1000 / durationS,
+    generatorBusy: generatorCpuMs / 1000 / durationS,
   };
+}
+
+/** CPU time of this process (the load generator), in milliseconds. */
+export function ownCpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }
 
 /** Runs a load against the server process `pid`; its CPU time is read around the run. */
 export async function measure(pid: number, opts: Options): Promise<Measurement> {
   const cpuBefore = cpuTimeMs(pid);
+  const ownBefore = ownCpuMs();
   const { result, latencies } = await runLoad(opts);
-  return summarise(result, latencies, cpuTimeMs(pid) - cpuBefore);
+  return summarise(result, latencies, cpuTimeMs(pid) - cpuBefore, ownCpuMs() - ownBefore);
 }
 
 /** A short unmeasured run first, so the JIT has settled and connections are open. */

@@ -8,7 +8,7 @@
  * its latency is the whole flow's.
  */
 import { callbackParams, WebAgent } from '../../test/helpers/web-agent.js';
-import { percentile, type Measurement } from '../load.js';
+import { ownCpuMs, percentile, type Measurement } from '../load.js';
 import { cpuTimeMs } from '../proc.js';
 import { REDIRECT_URI } from '../seed.js';
 import { clientQuery, type ScenarioContext, type ScenarioResult } from './types.js';
@@ -44,6 +44,7 @@ export async function runSigninFlow(ctx: ScenarioContext, seconds: number): Prom
   const latencies: number[] = [];
   let failed = 0;
   const cpuBefore = cpuTimeMs(ctx.kf.pid);
+  const ownBefore = ownCpuMs();
   const start = performance.now();
   const deadline = start + seconds * 1000;
   await Promise.all(
@@ -71,6 +72,8 @@ export async function runSigninFlow(ctx: ScenarioContext, seconds: number): Prom
     failed,
     durationS,
     cpuUsPerOk: ok > 0 ? (cpuMs * 1000) / ok : Number.NaN,
+    serverBusy: cpuMs / 1000 / durationS,
+    generatorBusy: (ownCpuMs() - ownBefore) / 1000 / durationS,
   };
   checks.push({ what: `${ok} flows completed, ${failed} failed`, passed: failed === 0 && ok > 0 });
   return { id: 'signin-flow', title: 'sign-in → consent → token (whole flow)', unit: 'flow', available: true, measurement: m, checks };

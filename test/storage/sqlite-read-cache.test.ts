@@ -81,6 +81,17 @@ describe('SQLite read cache: a change on any instance is seen by the very next l
     assert.equal((await a.findUserById(g.user.id))?.displayName, 'New Name');
   });
 
+  it('an app changed through another connection is read fresh', async () => {
+    const g = await grantWithToken(a, 'app_changed');
+    assert.deepEqual((await a.findAppByClientId('client-app_changed'))?.redirectUris, []);
+    await b.updateAppRedirectUris(g.app.id, ['https://example.com/cb'], clock.now());
+    assert.deepEqual((await a.findAppByClientId('client-app_changed'))?.redirectUris, ['https://example.com/cb']);
+    await b.updateAppSecretHash(g.app.id, 'f'.repeat(64), clock.now());
+    assert.equal((await a.findAppByClientId('client-app_changed'))?.secretHash, 'f'.repeat(64));
+    await b.deleteApp(g.app.id);
+    assert.equal(await a.findAppByClientId('client-app_changed'), null);
+  });
+
   it('hands out copies: changing a returned record does not change the next answer', async () => {
     const g = await grantWithToken(a, 'copied');
     const first = await a.findUserById(g.user.id);
@@ -91,6 +102,10 @@ describe('SQLite read cache: a change on any instance is seen by the very next l
     assert.ok(lookup);
     lookup.clientId = 'someone-else';
     assert.equal((await a.findAccessToken(g.tokenHash, clock.now()))?.clientId, 'client-copied');
+    const app = await a.findAppByClientId('client-copied');
+    assert.ok(app);
+    app.redirectUris.push('https://attacker.example/cb');
+    assert.deepEqual((await a.findAppByClientId('client-copied'))?.redirectUris, []);
   });
 });
 

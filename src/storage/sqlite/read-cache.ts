@@ -5,7 +5,8 @@ const MAX_ENTRIES = 10_000;
 
 /**
  * Caches reads on one SQLite connection for exactly as long as the database is unchanged,
- * so the hot lookups (a bearer token, then its user, on every API call) skip the query
+ * so the hot lookups (a bearer token, then its user, on every API call; the app on every
+ * token request) skip the query
  * without ever answering from stale data (docs/decisions/0050).
  *
  * "Unchanged" is proven before every cached read, with two cheap probes:
@@ -43,8 +44,15 @@ export class ReadCache {
   /**
    * The cached value of `kind`/`key` if the database is unchanged since it was loaded and
    * `fresh(value)` still holds; else `load()`'s answer, cached when it is not null.
+   * Callers get a copy (`copy`, shallow by default), so changing it never changes the cache.
    */
-  read<T extends object>(kind: string, key: string | number, load: () => T | null, fresh: (value: T) => boolean = () => true): T | null {
+  read<T extends object>(
+    kind: string,
+    key: string | number,
+    load: () => T | null,
+    fresh: (value: T) => boolean = () => true,
+    copy: (value: T) => T = (value) => ({ ...value }),
+  ): T | null {
     const version = this.dataVersion.get();
     const changes = this.totalChanges.get();
     if (version !== this.version || changes !== this.changes) {
@@ -58,7 +66,7 @@ export class ReadCache {
       this.kinds.set(kind, entries);
     }
     const hit = entries.get(key) as T | undefined;
-    if (hit !== undefined && fresh(hit)) return { ...hit };
+    if (hit !== undefined && fresh(hit)) return copy(hit);
     const value = load();
     if (value === null) {
       entries.delete(key);
@@ -66,6 +74,6 @@ export class ReadCache {
     }
     if (entries.size >= MAX_ENTRIES) entries.clear();
     entries.set(key, value);
-    return { ...value };
+    return copy(value);
   }
 }

@@ -220,8 +220,16 @@ export class SqliteStorage implements Storage {
   }
 
   async findAppByClientId(clientId: string): Promise<App | null> {
-    const r = this.q(`${APP_SELECT} WHERE a.client_id = ?`).get(clientId) as Row | undefined;
-    return r ? rowToApp(r) : null;
+    return this.cache.read(
+      'app',
+      clientId,
+      () => {
+        const r = this.q(`${APP_SELECT} WHERE a.client_id = ?`).get(clientId) as Row | undefined;
+        return r ? rowToApp(r) : null;
+      },
+      undefined,
+      (app) => ({ ...app, redirectUris: [...app.redirectUris] }),
+    );
   }
 
   async findAppById(id: number): Promise<App | null> {

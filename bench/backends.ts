@@ -60,6 +60,7 @@ export async function postgresBackend(): Promise<BackendOrReason> {
       const probe = await openStorage(`postgres://${user}@${PG_HOST}/test`);
       await probe.close();
     } catch (err) {
+      await admin.end().catch(() => undefined);
       return { name: 'postgres', unavailable: `PostgreSQL storage not available in this build (${err instanceof Error ? err.message : String(err)})` };
     }
     await admin.query(`DROP DATABASE IF EXISTS ${dbName}`);

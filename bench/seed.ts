@@ -13,6 +13,16 @@ import { BENCH_SECRET } from './keyfob-process.js';
 
 export const REDIRECT_URI = 'http://127.0.0.1:8765/callback';
 
+/** Storage calls in flight at once when seeding in bulk: SQLite runs them one by one anyway; PostgreSQL overlaps round trips. */
+const SEED_CONCURRENCY = 32;
+
+/** Runs `fn` over `items`, at most SEED_CONCURRENCY at a time; results in order. */
+export async function inChunks<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i += SEED_CONCURRENCY) out.push(...(await Promise.all(items.slice(i, i + SEED_CONCURRENCY).map(fn))));
+  return out;
+}
+
 export interface BenchFixture {
   username: string;
   password: string;
@@ -38,11 +48,10 @@ export async function seedFixture(storage: Storage): Promise<BenchFixture> {
 
 /** Stores `n` fresh authorization codes for the fixture's user and app; returns the raw codes. */
 export async function mintAuthCodes(storage: Storage, f: BenchFixture, n: number): Promise<string[]> {
-  const codes: string[] = [];
   const now = systemClock.now();
-  for (let i = 0; i < n; i++) {
-    const code = newAuthCode();
-    await storage.saveAuthCode({
+  const codes = Array.from({ length: n }, () => newAuthCode());
+  await inChunks(codes, (code) =>
+    storage.saveAuthCode({
       codeHash: sha256Hex(code),
       appId: f.appId,
       userId: f.userId,
@@ -54,9 +63,8 @@ export async function mintAuthCodes(storage: Storage, f: BenchFixture, n: number
       userAgent: null,
       createdAt: now,
       expiresAt: now + AUTH_CODE_LIFETIME_MS,
-    });
-    codes.push(code);
-  }
+    }),
+  );
   return codes;
 }
 
@@ -66,9 +74,8 @@ const PIN_LIFETIME_MS = 900_000;
 /** Stores pending PINs (not approved, never polled) for the app; returns how many were new. */
 export async function createPendingPins(storage: Storage, appId: number, userCodes: readonly string[]): Promise<number> {
   const now = systemClock.now();
-  let created = 0;
-  for (const userCode of userCodes) {
-    const ok = await storage.createPin({
+  const results = await inChunks(userCodes, (userCode) =>
+    storage.createPin({
       userCode,
       appId,
       redirect: null,
@@ -81,8 +88,7 @@ export async function createPendingPins(storage: Storage, appId: number, userCod
       grantId: null,
       failedAttempts: 0,
       lastPolledAt: null,
-    });
-    if (ok) created += 1;
-  }
-  return created;
+    }),
+  );
+  return results.filter(Boolean).length;
 }

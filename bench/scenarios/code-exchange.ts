@@ -8,7 +8,7 @@
 import type { Request } from 'autocannon';
 import { sha256Hex } from '../../src/util/crypto.js';
 import { measure, runLoad } from '../load.js';
-import { mintAuthCodes, REDIRECT_URI } from '../seed.js';
+import { inChunks, mintAuthCodes, REDIRECT_URI } from '../seed.js';
 import { USER_AGENT, type ScenarioContext, type ScenarioResult } from './types.js';
 
 /** Codes redeemed in the warm-up, which also estimates the rate to size the measured run. */
@@ -50,8 +50,7 @@ export async function runCodeExchange(ctx: ScenarioContext, seconds: number): Pr
   const distinct = new Set(sent).size;
   checks.push({ what: `${n} codes minted, ${sent.length} requests sent, ${distinct} distinct codes`, passed: sent.length === n && distinct === n });
   checks.push({ what: `${m.ok} answered 200, ${m.failed} did not`, passed: m.ok === n && m.failed === 0 });
-  let left = 0;
-  for (const code of codes) if (await ctx.storage.consumeAuthCode(sha256Hex(code))) left += 1;
+  const left = (await inChunks(codes, (code) => ctx.storage.consumeAuthCode(sha256Hex(code)))).filter((c) => c !== null).length;
   checks.push({ what: `${left} of the ${n} codes still in storage afterwards`, passed: left === 0 });
 
   // Single use (§5.4): a redeemed code is refused.

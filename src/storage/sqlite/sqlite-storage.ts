@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { loadMigrations } from '../migrations.js';
+import { GroupCommit } from './group-commit.js';
 import { ReadCache } from './read-cache.js';
 import {
   ConflictError,
@@ -121,6 +122,8 @@ export class SqliteStorage implements Storage {
   private readonly stmts = new Map<string, Database.Statement>();
   /** Token and user lookups, cached only while the database provably has not changed. */
   private readonly cache: ReadCache;
+  /** Code consumption and grant upserts of one event-loop turn share a commit. */
+  private readonly group: GroupCommit;
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(dirname(resolve(file)), { recursive: true });
@@ -130,6 +133,7 @@ export class SqliteStorage implements Storage {
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     this.cache = new ReadCache(this.db);
+    this.group = new GroupCommit(this.db);
   }
 
   /** Prepared statements are cached by SQL text: preparing is the expensive part. */
@@ -167,6 +171,7 @@ export class SqliteStorage implements Storage {
   }
 
   async close(): Promise<void> {
+    this.group.flush();
     this.stmts.clear();
     this.cache.clear();
     this.db.close();
@@ -272,8 +277,10 @@ export class SqliteStorage implements Storage {
   }
 
   async consumeAuthCode(codeHash: string): Promise<AuthCode | null> {
-    const r = this.q('DELETE FROM auth_codes WHERE code_hash = ? RETURNING *').get(codeHash) as Row | undefined;
-    return r ? rowToAuthCode(r) : null;
+    return this.group.submit(() => {
+      const r = this.q('DELETE FROM auth_codes WHERE code_hash = ? RETURNING *').get(codeHash) as Row | undefined;
+      return r ? rowToAuthCode(r) : null;
+    });
   }
 
   // --- grants and tokens
@@ -302,7 +309,7 @@ export class SqliteStorage implements Storage {
       );
       return created;
     });
-    return rowToGrant(tx.immediate());
+    return this.group.submit(() => rowToGrant(tx()));
   }
 
   async findGrantById(id: number): Promise<Grant | null> {

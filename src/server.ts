@@ -1,7 +1,8 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { registerApi } from './api/plugin.js';
 import type { Config } from './config/config.js';
-import { childLoggerFactory, loggerOptions } from './logging.js';
+import { loggerOptions } from './logging.js';
+import { childLoggerFactory } from './request-logger.js';
 import { MemoryRateLimiter, type RateLimiter } from './ratelimit/limiter.js';
 import type { Services } from './services.js';
 import type { Storage } from './storage/storage.js';

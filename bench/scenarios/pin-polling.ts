@@ -24,11 +24,12 @@ export interface PinMemory {
 }
 
 /**
- * Distinct user codes of a given length. The alphabet is consonants only (no vowels, so
- * no words; no 0/O or 1/I), a subset of every user-code alphabet in common use.
+ * Distinct user codes of a given length. The alphabet is consonants without L (no
+ * vowels, so no words; no 0/O, 1/I/L look-alikes), a subset of the user-code alphabets in
+ * common use, keyfob's included.
  */
 function userCodes(n: number, length: number): string[] {
-  const alphabet = 'BCDFGHJKLMNPQRSTVWXZ';
+  const alphabet = 'BCDFGHJKMNPQRSTVWXZ';
   const out: string[] = [];
   for (let i = 0; out.length < n; i++) {
     let x = i * 7919 + 104_729; // spread, so codes do not share long prefixes

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { FastifyBaseLogger } from 'fastify';
 import pino from 'pino';
-import { childLoggerFactory, loggerOptions } from '../../src/logging.js';
+import { loggerOptions } from '../../src/logging.js';
+import { childLoggerFactory } from '../../src/request-logger.js';
 
 /** A pino logger with keyfob's options writing into an array. */
 function capture(level: 'warn' | 'info') {

@@ -7,7 +7,8 @@ interface Pending {
 }
 
 /**
- * Group commit for the hot write paths (consuming a code, upserting a grant): the
+ * Group commit for the hot write paths (consuming a code, upserting a grant, recording a
+ * PIN poll): the
  * operations submitted during one event-loop turn run together in one write transaction,
  * each inside its own savepoint, so a busy server commits once per turn instead of once
  * per operation. The commit is most of a small write's cost (bench/README.md).

@@ -122,7 +122,7 @@ export class SqliteStorage implements Storage {
   private readonly stmts = new Map<string, Database.Statement>();
   /** Token and user lookups, cached only while the database provably has not changed. */
   private readonly cache: ReadCache;
-  /** Code consumption and grant upserts of one event-loop turn share a commit. */
+  /** Code consumption, grant upserts and PIN poll times of one event-loop turn share a commit. */
   private readonly group: GroupCommit;
 
   constructor(file: string) {
@@ -398,7 +398,7 @@ export class SqliteStorage implements Storage {
       this.q('UPDATE pins SET last_polled_at = ? WHERE user_code = ?').run(now, userCode);
       return numOrNull(r.last_polled_at);
     });
-    return tx.immediate();
+    return this.group.submit(() => tx());
   }
 
   async approvePin(userCode: string, grantId: number, now: number): Promise<boolean> {

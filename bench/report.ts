@@ -131,6 +131,10 @@ export function renderReport(r: Report): string {
     `ceiling runs: ${fmtInt(r.ceiling.before.rps)} req/s (${fmt(r.ceiling.before.cpuUsPerOk, 1)} µs CPU/req) before, ` +
       `${fmtInt(r.ceiling.after.rps)} req/s (${fmt(r.ceiling.after.cpuUsPerOk, 1)} µs CPU/req) after; ratios use the mean`,
   );
+  const drift = Math.abs(r.ceiling.before.rps - r.ceiling.after.rps) / Math.max(r.ceiling.before.rps, r.ceiling.after.rps);
+  if (drift > 0.15) {
+    out.push(`warning: the ceiling's req/s moved ${Math.round(100 * drift)} % between its two runs (something else used the cores): read the CPU ratios, not the req/s ratios`);
+  }
   out.push('');
   const header = ['backend', 'scenario', 'per s', '×ceil', 'p50 ms', 'p99 ms', 'CPU µs', '×ceil CPU', 'busy srv/gen', 'target', 'met'];
   const body = r.rows.map((row) => {

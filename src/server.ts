@@ -3,6 +3,7 @@ import { registerApi } from './api/plugin.js';
 import { startCleanupScheduler, type CleanupScheduler } from './cleanup-scheduler.js';
 import type { Config } from './config/config.js';
 import { loggerOptions } from './logging.js';
+import { childLoggerFactory } from './request-logger.js';
 import { MemoryRateLimiter, type RateLimiter } from './ratelimit/limiter.js';
 import { RedisRateLimiter } from './ratelimit/redis-limiter.js';
 import type { Services } from './services.js';
@@ -42,6 +43,7 @@ export async function buildServer(config: Config, storage: Storage, opts: BuildO
     trustProxy: config.trustProxy,
     return503OnClosing: true,
     forceCloseConnections: 'idle' as const,
+    ...(opts.logger === false ? {} : { childLoggerFactory: childLoggerFactory(config.logLevel) }),
   };
   const web = Fastify({ ...common, bodyLimit: 64 * 1024 });
   const api = Fastify({ ...common, bodyLimit: 16 * 1024 });

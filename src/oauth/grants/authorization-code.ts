@@ -102,12 +102,13 @@ function checkRedirectUri(code: AuthCode, f: Fields): void {
  * or wrong, reads the same (§6.1).
  */
 function checkPkce(code: AuthCode, f: Fields): void {
-  const failed = new ProtocolError('secret_error', 'PKCE verification failed');
+  // Made only on failure: an Error captures a stack trace, which the success path need not pay for.
+  const failed = () => new ProtocolError('secret_error', 'PKCE verification failed');
   if (code.codeChallenge === null || code.codeChallengeMethod === null) {
-    if (f.codeVerifier !== undefined) throw failed;
+    if (f.codeVerifier !== undefined) throw failed();
     return;
   }
-  if (f.codeVerifier === undefined || !verifyPkce(f.codeVerifier, code.codeChallenge, code.codeChallengeMethod)) throw failed;
+  if (f.codeVerifier === undefined || !verifyPkce(f.codeVerifier, code.codeChallenge, code.codeChallengeMethod)) throw failed();
 }
 
 /**

@@ -2,6 +2,8 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { loadMigrations } from '../migrations.js';
+import { GroupCommit } from './group-commit.js';
+import { ReadCache } from './read-cache.js';
 import {
   ConflictError,
   type App,
@@ -118,6 +120,10 @@ export class SqliteStorage implements Storage {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
   private readonly stmts = new Map<string, Database.Statement>();
+  /** Token and user lookups, cached only while the database provably has not changed. */
+  private readonly cache: ReadCache;
+  /** Code consumption, grant upserts and PIN poll times of one event-loop turn share a commit. */
+  private readonly group: GroupCommit;
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(dirname(resolve(file)), { recursive: true });
@@ -126,6 +132,8 @@ export class SqliteStorage implements Storage {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
+    this.cache = new ReadCache(this.db);
+    this.group = new GroupCommit(this.db);
   }
 
   /** Prepared statements are cached by SQL text: preparing is the expensive part. */
@@ -158,11 +166,14 @@ export class SqliteStorage implements Storage {
     });
     run.immediate();
     this.stmts.clear();
+    this.cache.clear();
     return applied;
   }
 
   async close(): Promise<void> {
+    this.group.flush();
     this.stmts.clear();
+    this.cache.clear();
     this.db.close();
   }
 
@@ -188,8 +199,10 @@ export class SqliteStorage implements Storage {
   }
 
   async findUserById(id: number): Promise<User | null> {
-    const r = this.q('SELECT * FROM users WHERE id = ?').get(id) as Row | undefined;
-    return r ? rowToUser(r) : null;
+    return this.cache.read('user', id, () => {
+      const r = this.q('SELECT * FROM users WHERE id = ?').get(id) as Row | undefined;
+      return r ? rowToUser(r) : null;
+    });
   }
 
   async findUserByUsername(username: string): Promise<User | null> {
@@ -212,8 +225,16 @@ export class SqliteStorage implements Storage {
   }
 
   async findAppByClientId(clientId: string): Promise<App | null> {
-    const r = this.q(`${APP_SELECT} WHERE a.client_id = ?`).get(clientId) as Row | undefined;
-    return r ? rowToApp(r) : null;
+    return this.cache.read(
+      'app',
+      clientId,
+      () => {
+        const r = this.q(`${APP_SELECT} WHERE a.client_id = ?`).get(clientId) as Row | undefined;
+        return r ? rowToApp(r) : null;
+      },
+      undefined,
+      (app) => ({ ...app, redirectUris: [...app.redirectUris] }),
+    );
   }
 
   async findAppById(id: number): Promise<App | null> {
@@ -256,8 +277,10 @@ export class SqliteStorage implements Storage {
   }
 
   async consumeAuthCode(codeHash: string): Promise<AuthCode | null> {
-    const r = this.q('DELETE FROM auth_codes WHERE code_hash = ? RETURNING *').get(codeHash) as Row | undefined;
-    return r ? rowToAuthCode(r) : null;
+    return this.group.submit(() => {
+      const r = this.q('DELETE FROM auth_codes WHERE code_hash = ? RETURNING *').get(codeHash) as Row | undefined;
+      return r ? rowToAuthCode(r) : null;
+    });
   }
 
   // --- grants and tokens
@@ -268,12 +291,11 @@ export class SqliteStorage implements Storage {
         | Row
         | undefined;
       if (live) {
-        this.q(
-          `UPDATE grants SET authorized_at = ?, flow = ?, app_name = COALESCE(?, app_name), app_version = COALESCE(?, app_version),
-             user_agent = COALESCE(?, user_agent) WHERE id = ?`,
-        ).run(req.now, req.flow, req.appName, req.appVersion, req.userAgent, live.id);
         this.q('UPDATE access_tokens SET expires_at = ? WHERE grant_id = ?').run(req.tokenExpiresAt, live.id);
-        return this.q('SELECT * FROM grants WHERE id = ?').get(live.id) as Row;
+        return this.q(
+          `UPDATE grants SET authorized_at = ?, flow = ?, app_name = COALESCE(?, app_name), app_version = COALESCE(?, app_version),
+             user_agent = COALESCE(?, user_agent) WHERE id = ? RETURNING *`,
+        ).get(req.now, req.flow, req.appName, req.appVersion, req.userAgent, live.id) as Row;
       }
       const created = this.q(
         `INSERT INTO grants (user_id, app_id, dialect, scope, token_seed, flow, app_name, app_version, user_agent, created_at, authorized_at)
@@ -287,7 +309,7 @@ export class SqliteStorage implements Storage {
       );
       return created;
     });
-    return rowToGrant(tx.immediate());
+    return this.group.submit(() => rowToGrant(tx()));
   }
 
   async findGrantById(id: number): Promise<Grant | null> {
@@ -296,6 +318,10 @@ export class SqliteStorage implements Storage {
   }
 
   async findAccessToken(tokenHash: string, now: number): Promise<TokenLookup | null> {
+    return this.cache.read('token', tokenHash, () => this.loadAccessToken(tokenHash, now), (t) => t.expiresAt > now);
+  }
+
+  private loadAccessToken(tokenHash: string, now: number): TokenLookup | null {
     const r = this.q(
       `SELECT t.grant_id, t.expires_at, g.user_id, g.app_id, g.dialect, g.scope, a.client_id
          FROM access_tokens t JOIN grants g ON g.id = t.grant_id JOIN apps a ON a.id = g.app_id
@@ -379,7 +405,7 @@ export class SqliteStorage implements Storage {
       this.q('UPDATE pins SET last_polled_at = ? WHERE user_code = ?').run(now, userCode);
       return numOrNull(r.last_polled_at);
     });
-    return tx.immediate();
+    return this.group.submit(() => tx());
   }
 
   async approvePin(userCode: string, grantId: number, now: number): Promise<boolean> {

@@ -1,0 +1,43 @@
+/**
+ * keyfob as it runs in production: the compiled CLI (`keyfob serve`) in its own process,
+ * pinned to the server core, rate limits off (the bench is one client hammering one
+ * token) and request logs off (pino writing 20,000 lines a second would be measured
+ * instead of keyfob).
+ */
+import { join } from 'node:path';
+import { freePort, startPinned, type Child } from './proc.js';
+
+export const BENCH_SECRET = 'bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
+
+export interface RunningKeyfob extends Child {
+  apiUrl: string;
+  webUrl: string;
+}
+
+/** `nodeArgs` go before the script, e.g. ['--cpu-prof', '--cpu-prof-dir', dir] for bench/profile.ts. */
+export async function startKeyfobProcess(opts: { database: string; core: number; root: string; nodeArgs?: string[] }): Promise<RunningKeyfob> {
+  const [webPort, apiPort] = [await freePort(), await freePort()];
+  const child = await startPinned(
+    [
+      ...(opts.nodeArgs ?? []),
+      join(opts.root, 'dist/cli/index.js'),
+      'serve',
+      '--no-demo',
+      '--database',
+      opts.database,
+      '--secret',
+      BENCH_SECRET,
+      '--web-port',
+      String(webPort),
+      '--api-port',
+      String(apiPort),
+    ],
+    {
+      core: opts.core,
+      cwd: opts.root,
+      ready: /keyfob api origin on/,
+      env: { ...process.env, KEYFOB_RATE_LIMITS: 'false', KEYFOB_LOG_LEVEL: 'warn', NODE_ENV: 'production' },
+    },
+  );
+  return { ...child, apiUrl: `http://127.0.0.1:${apiPort}`, webUrl: `http://127.0.0.1:${webPort}` };
+}

@@ -1,0 +1,75 @@
+/**
+ * npm run bench: how fast keyfob answers the calls that dominate a deployment, against
+ * a bare Fastify ceiling measured on the same machine in the same run. See bench/README.md.
+ *
+ * Layout: the server under test (ceiling, then keyfob on each backend, then the ceiling
+ * again) runs alone on core 0; this process, the load generator, runs on core 1.
+ * Options: --seconds N (per scenario, default 6), --no-postgres, --out FILE.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { postgresBackend, sqliteBackend, type Backend } from './backends.js';
+import { CONNECTIONS, MEASURE_S } from './load.js';
+import { hasTaskset, pinSelf } from './proc.js';
+import { buildReport, ceilingOf, renderReport, type BackendSkipped } from './report.js';
+import { runBackend, type BackendRun } from './run-backend.js';
+import { runCeiling } from './scenarios/ceiling.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const SERVER_CORE = 0;
+const LOAD_CORE = 1;
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i === -1 ? undefined : process.argv[i + 1];
+}
+
+const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
+
+/** The whole bench is bounded: a stuck phase ends the run instead of hanging it. */
+const WATCHDOG_MS = 6 * 60 * 1000;
+
+async function main(): Promise<void> {
+  setTimeout(() => {
+    log(`still running after ${WATCHDOG_MS / 60_000} minutes: giving up`);
+    process.exit(1);
+  }, WATCHDOG_MS).unref();
+  const seconds = Number(arg('--seconds') ?? MEASURE_S);
+  const pinned = cpus().length >= 2 && pinSelf(LOAD_CORE);
+  if (!pinned) log(hasTaskset ? 'fewer than 2 cores: nothing pinned' : 'taskset not found: nothing pinned');
+
+  const backends: Backend[] = [sqliteBackend()];
+  const skipped: BackendSkipped[] = [];
+  if (!process.argv.includes('--no-postgres')) {
+    const pg = await postgresBackend();
+    if ('backend' in pg) backends.push(pg.backend);
+    else skipped.push({ name: pg.name, unavailable: pg.unavailable });
+  }
+
+  log('ceiling (before)');
+  const before = await runCeiling(ROOT, SERVER_CORE, seconds);
+  const runs: BackendRun[] = [];
+  for (const b of backends) runs.push(await runBackend(ROOT, b, { serverCore: SERVER_CORE, seconds, log }));
+  log('ceiling (after)');
+  const after = await runCeiling(ROOT, SERVER_CORE, seconds);
+
+  const date = new Date().toISOString();
+  const report = buildReport({
+    date,
+    machine: { cpu: cpus()[0]?.model.trim() ?? 'unknown', cores: cpus().length, node: process.version, pinned, serverCore: SERVER_CORE, loadCore: LOAD_CORE },
+    method: { generator: 'autocannon 8 (in-process)', connections: CONNECTIONS, seconds },
+    ceiling: ceilingOf(before.measurement!, after.measurement!),
+    runs,
+    skipped,
+  });
+  const out = arg('--out') ?? join(ROOT, 'bench/results', `${date.slice(0, 19).replace(/:/g, '-')}Z.json`);
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+  process.stdout.write(`${renderReport(report)}\nJSON: ${out}\n`);
+  // Done: keep-alive sockets of the load clients must not hold the process open.
+  process.exit(report.allChecksPassed ? 0 : 1);
+}
+
+await main();

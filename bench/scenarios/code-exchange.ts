@@ -1,0 +1,71 @@
+/**
+ * Sign-ins end in a code exchange: POST /oauth/token (reference §5) redeeming
+ * pre-minted authorization codes, a different valid code per request. The run is
+ * bounded by count (autocannon `amount`), so every code handed out is answered and the
+ * books balance exactly: codes sent = 200 answers = codes gone from storage, and a
+ * replayed code is refused (single use, §5.4).
+ */
+import type { Request } from 'autocannon';
+import { sha256Hex } from '../../src/util/crypto.js';
+import { measure, runLoad } from '../load.js';
+import { inChunks, mintAuthCodes, REDIRECT_URI } from '../seed.js';
+import { USER_AGENT, type ScenarioContext, type ScenarioResult } from './types.js';
+
+/** Codes redeemed in the warm-up, which also estimates the rate to size the measured run. */
+const WARMUP_CODES = 4000;
+
+function tokenRequest(ctx: ScenarioContext, codes: readonly string[], sent: string[]): Request {
+  const f = ctx.fixture;
+  const fixed = `&client_id=${f.clientId}&client_secret=${f.clientSecret}&redirect_uri=${encodeURIComponent(REDIRECT_URI)}`;
+  return {
+    method: 'POST',
+    path: '/oauth/token?app-name=bench&app-version=1.0',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': USER_AGENT },
+    setupRequest(req) {
+      const code = codes[sent.length] ?? 'no-code-left';
+      sent.push(code);
+      return { ...req, body: `grant_type=authorization_code&code=${code}${fixed}` };
+    },
+  };
+}
+
+export async function runCodeExchange(ctx: ScenarioContext, seconds: number): Promise<ScenarioResult> {
+  const url = ctx.kf.apiUrl;
+  const checks: ScenarioResult['checks'] = [];
+
+  // Warm-up, and a rate estimate to mint enough codes for about `seconds` of load.
+  const warmCodes = await mintAuthCodes(ctx.storage, ctx.fixture, WARMUP_CODES);
+  const warmSent: string[] = [];
+  const { result: warm } = await runLoad({ url, amount: WARMUP_CODES, requests: [tokenRequest(ctx, warmCodes, warmSent)] });
+  const warmOk = warm.statusCodeStats['200']?.count ?? 0;
+  checks.push({ what: `warm-up: ${WARMUP_CODES} codes, ${warmOk} answered 200`, passed: warmOk === WARMUP_CODES });
+  const rate = WARMUP_CODES / Math.max(warm.duration, 0.1);
+  const n = Math.max(2000, Math.min(300_000, Math.round(rate * seconds)));
+
+  const codes = await mintAuthCodes(ctx.storage, ctx.fixture, n);
+  const sent: string[] = [];
+  const m = await measure(ctx.kf.pid, { url, amount: n, requests: [tokenRequest(ctx, codes, sent)] });
+
+  // The books: each code sent once, each answered 200, none left in storage.
+  const distinct = new Set(sent).size;
+  checks.push({ what: `${n} codes minted, ${sent.length} requests sent, ${distinct} distinct codes`, passed: sent.length === n && distinct === n });
+  checks.push({ what: `${m.ok} answered 200, ${m.failed} did not`, passed: m.ok === n && m.failed === 0 });
+  const left = (await inChunks(codes, (code) => ctx.storage.consumeAuthCode(sha256Hex(code)))).filter((c) => c !== null).length;
+  checks.push({ what: `${left} of the ${n} codes still in storage afterwards`, passed: left === 0 });
+
+  // Single use (§5.4): a redeemed code is refused.
+  const replays = codes.slice(0, 20);
+  let refused = 0;
+  for (const code of replays) {
+    const res = await fetch(`${url}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'authorization_code', code, client_id: ctx.fixture.clientId, client_secret: ctx.fixture.clientSecret, redirect_uri: REDIRECT_URI }),
+    });
+    const body = (await res.json()) as { error?: string };
+    if (res.status === 401 && body.error === 'grant_error') refused += 1;
+  }
+  checks.push({ what: `${refused} of ${replays.length} replayed codes refused with 401 grant_error`, passed: refused === replays.length });
+
+  return { id: 'code-exchange', title: 'POST /oauth/token (a fresh code each)', unit: 'request', available: true, measurement: m, checks };
+}

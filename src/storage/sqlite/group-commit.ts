@@ -1,0 +1,71 @@
+import type Database from 'better-sqlite3';
+
+interface Pending {
+  op: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Group commit for the hot write paths (consuming a code, upserting a grant, recording a
+ * PIN poll): the
+ * operations submitted during one event-loop turn run together in one write transaction,
+ * each inside its own savepoint, so a busy server commits once per turn instead of once
+ * per operation. The commit is most of a small write's cost (bench/README.md).
+ *
+ * Nothing about the operations changes: each still runs whole or not at all (a failing one
+ * rolls back its savepoint only and rejects alone), each single-use DELETE ... RETURNING
+ * still has exactly one winner, and every caller's promise settles only after the
+ * transaction holding its write has committed.
+ */
+export class GroupCommit {
+  private queue: Pending[] = [];
+  private scheduled = false;
+  private readonly savepoint: (op: () => unknown) => unknown;
+
+  constructor(private readonly db: Database.Database) {
+    // Called inside the outer transaction, a better-sqlite3 transaction function is a savepoint.
+    this.savepoint = db.transaction((op: () => unknown) => op());
+  }
+
+  submit<T>(op: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ op, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** Runs everything queued now (also before closing the connection). */
+  flush(): void {
+    this.scheduled = false;
+    const batch = this.queue;
+    if (batch.length === 0) return;
+    this.queue = [];
+    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; err: unknown }> = [];
+    try {
+      this.db
+        .transaction(() => {
+          for (const item of batch) {
+            try {
+              outcomes.push({ ok: true, value: this.savepoint(item.op) });
+            } catch (err) {
+              outcomes.push({ ok: false, err });
+            }
+          }
+        })
+        .immediate();
+    } catch (err) {
+      // The commit itself failed: nothing in the batch happened.
+      for (const item of batch) item.reject(err);
+      return;
+    }
+    batch.forEach((item, i) => {
+      const o = outcomes[i]!;
+      if (o.ok) item.resolve(o.value);
+      else item.reject(o.err);
+    });
+  }
+}

@@ -1,0 +1,79 @@
+import type Database from 'better-sqlite3';
+
+/** Entries kept per kind before the cache starts over: bounds memory, not correctness. */
+const MAX_ENTRIES = 10_000;
+
+/**
+ * Caches reads on one SQLite connection for exactly as long as the database is unchanged,
+ * so the hot lookups (a bearer token, then its user, on every API call; the app on every
+ * token request) skip the query
+ * without ever answering from stale data (docs/decisions/0050).
+ *
+ * "Unchanged" is proven before every cached read, with two cheap probes:
+ * - `PRAGMA data_version` changes when any other connection, in this process or in any
+ *   other instance sharing the database file, has committed since this connection last
+ *   asked (https://sqlite.org/pragma.html#pragma_data_version);
+ * - `total_changes()` counts every row this connection itself has inserted, updated or
+ *   deleted (https://sqlite.org/lang_corefunc.html#total_changes), which data_version
+ *   does not report.
+ * If either moved, everything cached is dropped before the read. A revoke committed by
+ * any instance is therefore seen by the very next lookup on every instance.
+ *
+ * The probes are read before the row is loaded, so a commit racing with the load can only
+ * make the cached row newer than its tag, never older: the next probe drops it anyway.
+ */
+export class ReadCache {
+  private readonly dataVersion: Database.Statement;
+  private readonly totalChanges: Database.Statement;
+  private version: unknown = null;
+  private changes: unknown = null;
+  private readonly kinds = new Map<string, Map<string | number, unknown>>();
+
+  constructor(db: Database.Database) {
+    this.dataVersion = db.prepare('PRAGMA data_version').pluck();
+    this.totalChanges = db.prepare('SELECT total_changes()').pluck();
+  }
+
+  /** Forgets everything (after migrations, or when closing). */
+  clear(): void {
+    this.kinds.clear();
+    this.version = null;
+    this.changes = null;
+  }
+
+  /**
+   * The cached value of `kind`/`key` if the database is unchanged since it was loaded and
+   * `fresh(value)` still holds; else `load()`'s answer, cached when it is not null.
+   * Callers get a copy (`copy`, shallow by default), so changing it never changes the cache.
+   */
+  read<T extends object>(
+    kind: string,
+    key: string | number,
+    load: () => T | null,
+    fresh: (value: T) => boolean = () => true,
+    copy: (value: T) => T = (value) => ({ ...value }),
+  ): T | null {
+    const version = this.dataVersion.get();
+    const changes = this.totalChanges.get();
+    if (version !== this.version || changes !== this.changes) {
+      this.kinds.clear();
+      this.version = version;
+      this.changes = changes;
+    }
+    let entries = this.kinds.get(kind);
+    if (!entries) {
+      entries = new Map();
+      this.kinds.set(kind, entries);
+    }
+    const hit = entries.get(key) as T | undefined;
+    if (hit !== undefined && fresh(hit)) return copy(hit);
+    const value = load();
+    if (value === null) {
+      entries.delete(key);
+      return null;
+    }
+    if (entries.size >= MAX_ENTRIES) entries.clear();
+    entries.set(key, value);
+    return copy(value);
+  }
+}

@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { GroupCommit } from '../../src/storage/sqlite/group-commit.js';
+import { SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
+import { sha256Hex } from '../../src/util/crypto.js';
+
+/** Writes submitted in one event-loop turn share a commit; each stays whole and single-use stays single. */
+describe('SQLite group commit', () => {
+  let dir: string;
+  let storage: SqliteStorage;
+  let peer: SqliteStorage;
+  let userId: number;
+  let appId: number;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'keyfob-group-'));
+    storage = new SqliteStorage(join(dir, 'k.sqlite'));
+    await storage.migrate();
+    peer = new SqliteStorage(join(dir, 'k.sqlite'));
+    userId = (await storage.createUser({ username: 'grouped', passwordHash: 'x', createdAt: 1 })).id;
+    appId = (await storage.createApp({ clientId: 'grouped-app', ownerId: userId, name: 'g', redirectUris: [], secretHash: null, createdAt: 1 })).id;
+  });
+  after(async () => {
+    await storage.close();
+    await peer.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const code = (hash: string) => ({
+    codeHash: hash,
+    appId,
+    userId,
+    redirectUri: null,
+    codeChallenge: null,
+    codeChallengeMethod: null,
+    appName: null,
+    appVersion: null,
+    userAgent: null,
+    createdAt: 1,
+    expiresAt: 2_000_000_000_000,
+  });
+
+  it('fifty simultaneous consumes of one code: exactly one gets it', async () => {
+    await storage.saveAuthCode(code(sha256Hex('one-code')));
+    const got = await Promise.all(Array.from({ length: 50 }, () => storage.consumeAuthCode(sha256Hex('one-code'))));
+    assert.equal(got.filter((c) => c !== null).length, 1);
+  });
+
+  it('simultaneous consumes of different codes each get their own, and they are gone for other connections', async () => {
+    const hashes = Array.from({ length: 40 }, (_, i) => sha256Hex(`code-${i}`));
+    for (const h of hashes) await storage.saveAuthCode(code(h));
+    const got = await Promise.all(hashes.map((h) => storage.consumeAuthCode(h)));
+    assert.deepEqual(got.map((c) => c?.codeHash), hashes);
+    for (const h of hashes) assert.equal(await peer.consumeAuthCode(h), null);
+  });
+
+  it('simultaneous upserts for one user and app give one grant (same-token rule, §5.4)', async () => {
+    const grants = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        storage.upsertV1Grant({
+          userId,
+          appId,
+          flow: 'code',
+          tokenSeed: `seed-${i}`,
+          tokenHash: sha256Hex(`token-${i}`),
+          now: 1000 + i,
+          tokenExpiresAt: 9_000_000_000_000,
+          appName: null,
+          appVersion: null,
+          userAgent: null,
+        }),
+      ),
+    );
+    assert.equal(new Set(grants.map((g) => g.id)).size, 1);
+    assert.equal(new Set(grants.map((g) => g.tokenSeed)).size, 1);
+  });
+
+  it('a failing operation rolls back alone and rejects alone', async () => {
+    const db = new Database(join(dir, 'k.sqlite'));
+    db.pragma('busy_timeout = 5000');
+    db.exec('CREATE TABLE IF NOT EXISTS t (k TEXT PRIMARY KEY)');
+    const group = new GroupCommit(db);
+    const insert = (k: string) => () => db.prepare('INSERT INTO t (k) VALUES (?)').run(k).changes;
+    const results = await Promise.allSettled([
+      group.submit(insert('a')),
+      group.submit(() => {
+        db.prepare('INSERT INTO t (k) VALUES (?)').run('half-done');
+        throw new Error('fails after a write');
+      }),
+      group.submit(insert('a')),
+      group.submit(insert('b')),
+    ]);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'rejected', 'rejected', 'fulfilled'],
+    );
+    const keys = (db.prepare('SELECT k FROM t ORDER BY k').pluck().all() as string[]);
+    assert.deepEqual(keys, ['a', 'b']);
+    db.close();
+  });
+});

@@ -1,0 +1,143 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { issueV1Token } from '../../src/oauth/grants/v1-token.js';
+import { hashToken } from '../../src/oauth/tokens.js';
+import { SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
+import { ManualClock } from '../../src/util/clock.js';
+import { getSettings } from '../helpers/flows.js';
+import { seedFixture, startKeyfob, TEST_SECRET, type Fixture, type TestKeyfob } from '../helpers/keyfob.js';
+
+/**
+ * Token and user lookups on SQLite are cached while the database provably has not
+ * changed (docs/decisions/0050). Two connections to one file stand for two instances.
+ */
+describe('SQLite read cache: a change on any instance is seen by the very next lookup', () => {
+  let dir: string;
+  let file: string;
+  let a: SqliteStorage;
+  let b: SqliteStorage;
+  const clock = new ManualClock(1_800_000_000_000);
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'keyfob-cache-'));
+    file = join(dir, 'keyfob.sqlite');
+    a = new SqliteStorage(file);
+    await a.migrate();
+    b = new SqliteStorage(file);
+  });
+  after(async () => {
+    await a.close();
+    await b.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function grantWithToken(storage: SqliteStorage, name: string) {
+    const user = await storage.createUser({ username: name, passwordHash: 'x', createdAt: clock.now() });
+    const app = await storage.createApp({ clientId: `client-${name}`, ownerId: user.id, name, redirectUris: [], secretHash: null, createdAt: clock.now() });
+    const { token, grant } = await issueV1Token(
+      { storage, clock, secret: TEST_SECRET },
+      { userId: user.id, appId: app.id, flow: 'code', meta: { appName: null, appVersion: null, userAgent: null } },
+    );
+    return { user, app, grant, tokenHash: hashToken(token) };
+  }
+
+  it('a revoke committed through another connection answers null at once', async () => {
+    const g = await grantWithToken(a, 'revoked_elsewhere');
+    assert.equal((await a.findAccessToken(g.tokenHash, clock.now()))?.grantId, g.grant.id);
+    assert.equal((await a.findAccessToken(g.tokenHash, clock.now()))?.grantId, g.grant.id);
+    assert.equal(await b.revokeGrant(g.grant.id, g.user.id, clock.now()), true);
+    assert.equal(await a.findAccessToken(g.tokenHash, clock.now()), null);
+  });
+
+  it('a revoke through the same connection answers null at once', async () => {
+    const g = await grantWithToken(a, 'revoked_here');
+    assert.ok(await a.findAccessToken(g.tokenHash, clock.now()));
+    assert.equal(await a.revokeGrant(g.grant.id, g.user.id, clock.now()), true);
+    assert.equal(await a.findAccessToken(g.tokenHash, clock.now()), null);
+  });
+
+  it('deleting the app through another connection answers null at once', async () => {
+    const g = await grantWithToken(a, 'app_deleted');
+    assert.ok(await a.findAccessToken(g.tokenHash, clock.now()));
+    await b.deleteApp(g.app.id);
+    assert.equal(await a.findAccessToken(g.tokenHash, clock.now()), null);
+  });
+
+  it('a cached token stops working when it expires, with no write in between', async () => {
+    const g = await grantWithToken(a, 'expiring');
+    const lookup = await a.findAccessToken(g.tokenHash, clock.now());
+    assert.ok(lookup);
+    assert.ok(await a.findAccessToken(g.tokenHash, lookup.expiresAt - 1));
+    assert.equal(await a.findAccessToken(g.tokenHash, lookup.expiresAt), null);
+  });
+
+  it('a user changed through another connection is read fresh', async () => {
+    const g = await grantWithToken(a, 'renamed');
+    assert.equal((await a.findUserById(g.user.id))?.displayName, 'renamed');
+    b.handle.prepare('UPDATE users SET display_name = ? WHERE id = ?').run('New Name', g.user.id);
+    assert.equal((await a.findUserById(g.user.id))?.displayName, 'New Name');
+  });
+
+  it('an app changed through another connection is read fresh', async () => {
+    const g = await grantWithToken(a, 'app_changed');
+    assert.deepEqual((await a.findAppByClientId('client-app_changed'))?.redirectUris, []);
+    await b.updateAppRedirectUris(g.app.id, ['https://example.com/cb'], clock.now());
+    assert.deepEqual((await a.findAppByClientId('client-app_changed'))?.redirectUris, ['https://example.com/cb']);
+    await b.updateAppSecretHash(g.app.id, 'f'.repeat(64), clock.now());
+    assert.equal((await a.findAppByClientId('client-app_changed'))?.secretHash, 'f'.repeat(64));
+    await b.deleteApp(g.app.id);
+    assert.equal(await a.findAppByClientId('client-app_changed'), null);
+  });
+
+  it('hands out copies: changing a returned record does not change the next answer', async () => {
+    const g = await grantWithToken(a, 'copied');
+    const first = await a.findUserById(g.user.id);
+    assert.ok(first);
+    first.displayName = 'changed by a caller';
+    assert.equal((await a.findUserById(g.user.id))?.displayName, 'copied');
+    const lookup = await a.findAccessToken(g.tokenHash, clock.now());
+    assert.ok(lookup);
+    lookup.clientId = 'someone-else';
+    assert.equal((await a.findAccessToken(g.tokenHash, clock.now()))?.clientId, 'client-copied');
+    const app = await a.findAppByClientId('client-copied');
+    assert.ok(app);
+    app.redirectUris.push('https://attacker.example/cb');
+    assert.deepEqual((await a.findAppByClientId('client-copied'))?.redirectUris, []);
+  });
+});
+
+describe('two keyfob instances on one SQLite file', () => {
+  let one: TestKeyfob;
+  let two: TestKeyfob;
+  let f: Fixture;
+
+  before(async () => {
+    one = await startKeyfob();
+    two = await startKeyfob({ database: one.config.database });
+    f = await seedFixture(one);
+  });
+  after(async () => {
+    await two.close();
+    await one.close();
+  });
+
+  it('a revoke on one instance answers 401 on the very next call to the other', async () => {
+    const { token, grant } = await issueV1Token(
+      { storage: one.storage, clock: one.clock, secret: TEST_SECRET },
+      { userId: f.userId, appId: f.confidential.appId, flow: 'code', meta: { appName: null, appVersion: null, userAgent: null } },
+    );
+    // Warm both instances' caches.
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await getSettings(one, token, f.confidential.clientId)).status, 200);
+      assert.equal((await getSettings(two, token, f.confidential.clientId)).status, 200);
+    }
+    assert.equal(await one.storage.revokeGrant(grant.id, f.userId, one.clock.now()), true);
+    const res = await getSettings(two, token, f.confidential.clientId);
+    assert.equal(res.status, 401);
+    assert.deepEqual(await res.json(), { error: 'user_token_failed', code: 401 });
+    assert.equal((await getSettings(one, token, f.confidential.clientId)).status, 401);
+  });
+});

@@ -1,11 +1,12 @@
 import pg from 'pg';
 import { loadMigrations } from '../migrations.js';
-import { rowToApp, rowToAuthCode, rowToGrant, rowToPin, rowToUser } from '../sqlite/sqlite-storage.js';
+import { rowToApp, rowToAuthCode, rowToGrant, rowToPin, rowToUser, tombstoneOf } from '../sqlite/sqlite-storage.js';
 import {
   ConflictError,
   type App,
   type AuthCode,
   type CleanupCounts,
+  type CodeConsumption,
   type ConnectedApp,
   type Grant,
   type NewApp,
@@ -240,9 +241,19 @@ export class PostgresStorage implements Storage {
     );
   }
 
-  async consumeAuthCode(codeHash: string): Promise<AuthCode | null> {
-    const r = await this.one('DELETE FROM auth_codes WHERE code_hash = $1 RETURNING *', [codeHash]);
-    return r ? rowToAuthCode(r) : null;
+  /**
+   * A concurrent caller's UPDATE waits on the row lock, re-checks `consumed_at IS NULL`
+   * against the committed row and matches nothing, so exactly one caller gets `fresh`;
+   * the others then read the tombstone.
+   */
+  async consumeAuthCode(codeHash: string, now: number): Promise<CodeConsumption> {
+    const r = await this.one('UPDATE auth_codes SET consumed_at = $1 WHERE code_hash = $2 AND consumed_at IS NULL RETURNING *', [now, codeHash]);
+    if (r) return { kind: 'fresh', code: rowToAuthCode(r) };
+    return tombstoneOf(await this.one('SELECT * FROM auth_codes WHERE code_hash = $1', [codeHash]));
+  }
+
+  async recordAuthCodeGrant(codeHash: string, grantId: number, created: boolean): Promise<void> {
+    await this.q('UPDATE auth_codes SET grant_id = $1, grant_created = $2 WHERE code_hash = $3', [grantId, created, codeHash]);
   }
 
   // --- grants and tokens

@@ -74,6 +74,10 @@ export class PostgresStorage implements Storage {
     const pool = new pg.Pool(config);
     // An idle connection dropped by the server must not crash the process; the next query reconnects.
     pool.on('error', () => undefined);
+    // Nor may one dropped while checked out (mid-transaction, between queries): without a
+    // listener node-postgres re-emits the socket error as an unhandled 'error' event and the
+    // process exits. The query in progress still fails and is answered 503.
+    pool.on('connect', (client) => client.on('error', () => undefined));
     return new PostgresStorage(pool, target.schema);
   }
 

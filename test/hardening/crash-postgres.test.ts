@@ -114,4 +114,28 @@ describe('faults on PostgreSQL', () => {
     }
     assert.deepEqual(await pgIntegrityProblems(schema), []);
   });
+  it('SIGTERM lets in-flight requests finish, then exits 0', async () => {
+    await runCli(['users', 'create', '--username', 'term', '--password', 'term-password', '--database', db], ENV);
+    const ports: [number, number] = [await freePort(), await freePort()];
+    const server = await serve(db, ports);
+    const agent = new WebAgent(server.web);
+    const { csrf } = await agent.page('/signin');
+    // Sign-ins are slow on purpose (Argon2id), and each one reads and writes PostgreSQL.
+    let signalledAt = Infinity;
+    const inflight = Array.from({ length: 24 }, (_, i) =>
+      agent.post('/signin', { _csrf: csrf, username: 'term', password: i % 3 ? 'term-password' : 'wrong-password', next: '/' }).then((r) => ({ status: r.status, after: Date.now() > signalledAt })),
+    );
+    // Long enough for every request to have been read (a request still unread when the signal
+    // comes is refused, rightly); short enough that Argon2id keeps most of them in flight.
+    await new Promise((r) => setTimeout(r, 250));
+    signalledAt = Date.now();
+    const exited = stopChild(server.child, 'SIGTERM');
+    const answers = await Promise.all(inflight);
+    const statuses = answers.map((a) => a.status);
+    for (const st of statuses) assert.ok(st === 303 || st === 401, `in-flight request finished with ${st}`);
+    assert.ok(answers.some((a) => a.after), 'some requests were still in flight when SIGTERM arrived');
+    assert.equal(await exited, 0);
+    const sessions = await adminQuery<{ n: string }>(`SELECT COUNT(*) AS n FROM ${schema}.sessions s JOIN ${schema}.users u ON u.id = s.user_id WHERE u.username = 'term'`);
+    assert.equal(Number(sessions[0]!.n), statuses.filter((st) => st === 303).length, 'every sign-in that answered 303 has its session stored');
+  });
 });

@@ -5,10 +5,13 @@
  * every second. Asserts no errors, no sustained memory growth, and a stable p99.
  *
  * Criteria, chosen to hold on a busy 2-core machine and still catch a leak or a slowdown:
- * - memory: the median RSS of the last quarter is at most 25% + 16 MiB above the median of
+ * - memory: the median RSS of the last quarter is at most 10% + 8 MiB above the median of
  *   the second quarter. The first quarter is warm-up (JIT, statement caches, pools), and
- *   medians ignore the garbage collector's saw-tooth. A leak of even 1 KiB per request
- *   (thousands of requests per second here) grows well past that bound in 20 s.
+ *   medians ignore the garbage collector's saw-tooth. Measured here: RSS settles by a slow
+ *   5–8 MiB over 20 s (0.3 MiB/s over a 60 s run) while V8 sizes its heap; the live heap
+ *   after a forced GC stays flat (18–19 MiB) over 40 s of the same mix. The bound allows
+ *   about 19 MiB between the two medians, which a leak of 1 KiB per request at this rate
+ *   (about 3,000 requests a second) exceeds within those 10 s.
  * - latency: the p99 of the last quarter is at most 3x the p99 of the first quarter plus
  *   25 ms. Noise from other processes moves p99 by a few milliseconds to tens; a server
  *   that degrades (a growing list scanned per request, a lock convoy) moves it by multiples.
@@ -140,7 +143,7 @@ describe('soak: a steady mix for a bounded time', () => {
     );
     assert.ok(rss.length >= 8, 'enough memory samples');
     assert.ok(counts.validation > 100 && counts.poll > 20 && counts.exchange > 20, `a real load ran: ${JSON.stringify(counts)}`);
-    assert.ok(rssQ4 <= rssQ2 * 1.25 + 16 * 1024, `memory grew: median RSS ${rssQ2} KiB in Q2, ${rssQ4} KiB in Q4`);
+    assert.ok(rssQ4 <= rssQ2 * 1.1 + 8 * 1024, `memory grew: median RSS ${rssQ2} KiB in Q2, ${rssQ4} KiB in Q4`);
     assert.ok(p99Last <= 3 * p99First + 25, `p99 degraded: ${p99First.toFixed(1)} ms -> ${p99Last.toFixed(1)} ms`);
   });
 });

@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify';
+import { apiFrameworkErrors } from './api/envelope.js';
 import { registerApi } from './api/plugin.js';
 import { startCleanupScheduler, type CleanupScheduler } from './cleanup-scheduler.js';
 import type { Config } from './config/config.js';
@@ -10,6 +11,7 @@ import type { Services } from './services.js';
 import type { Storage } from './storage/storage.js';
 import { UsageRecorder } from './usage-recorder.js';
 import { systemClock, type Clock } from './util/clock.js';
+import { webFrameworkErrors } from './web/error-page.js';
 import { registerWeb } from './web/plugin.js';
 
 export interface KeyfobServer {
@@ -45,8 +47,8 @@ export async function buildServer(config: Config, storage: Storage, opts: BuildO
     forceCloseConnections: 'idle' as const,
     ...(opts.logger === false ? {} : { childLoggerFactory: childLoggerFactory(config.logLevel) }),
   };
-  const web = Fastify({ ...common, bodyLimit: 64 * 1024 });
-  const api = Fastify({ ...common, bodyLimit: 16 * 1024 });
+  const web = Fastify({ ...common, bodyLimit: 64 * 1024, frameworkErrors: webFrameworkErrors });
+  const api = Fastify({ ...common, bodyLimit: 16 * 1024, frameworkErrors: apiFrameworkErrors(config.apiUrl) });
   // With a Redis URL the limits hold across every instance sharing it; without, per process.
   const limiter =
     opts.limiter ??

@@ -45,3 +45,14 @@ export function apiErrorHandler(realm: string) {
     return sendProtocolError(reply, pe, realm);
   };
 }
+
+/**
+ * Errors Fastify raises before routing (a path segment over maxParamLength, a malformed
+ * URL): the envelope too, never Fastify's own body (which echoes the path back).
+ */
+export function apiFrameworkErrors(apiUrl: string) {
+  const realm = realmOf(apiUrl);
+  return (_err: unknown, _request: FastifyRequest, reply: FastifyReply): void => {
+    void sendProtocolError(reply, new ProtocolError('wrong_parameter', 'The request path could not be read'), realm);
+  };
+}

@@ -1,25 +1,60 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ProtocolError, type ErrorId } from '../oauth/errors.js';
 import { parseBasicAuth } from '../oauth/client-auth.js';
 import { exchangeAuthorizationCode } from '../oauth/grants/authorization-code.js';
 import type { RawParams } from '../oauth/params.js';
 import type { Services } from '../services.js';
 import { requestMeta } from './client.js';
 
+/**
+ * Guessing limits at the token endpoint (RFC 6749 §10.10, §10.5; docs/decisions/0071):
+ * failed attempts that could be guesses are counted per client address; once an address
+ * has `failuresPerAddress` of them in a window, it is answered 429 until the window ends,
+ * before anything is read or consumed (so a refused request burns no code).
+ */
+export const TOKEN_LIMITS = {
+  failuresPerAddress: 60,
+  windowMs: 60 * 1000,
+} as const;
+
+/** Failures that could be guesses: a wrong client id, secret or verifier, an unknown, used or expired code. */
+const GUESS_ERRORS: ReadonlySet<ErrorId> = new Set<ErrorId>(['client_id_failed', 'secret_error', 'grant_error']);
+
+function failureKey(request: FastifyRequest): string {
+  return `token:fail:ip:${request.ip}`;
+}
+
+async function refuseWhenLimited(services: Services, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const failures = await services.limiter.peek(failureKey(request), TOKEN_LIMITS.windowMs);
+  if (failures >= TOKEN_LIMITS.failuresPerAddress) {
+    reply.header('retry-after', String(TOKEN_LIMITS.windowMs / 1000));
+    throw new ProtocolError('rate_limit', 'Too many failed token requests from this address; try again later');
+  }
+}
+
 /** POST /oauth/token (reference §5): form or JSON body, credentials in the body or HTTP Basic. */
 export function registerTokenRoute(app: FastifyInstance, services: Services): void {
   app.post('/oauth/token', async (request, reply) => {
+    await refuseWhenLimited(services, request, reply);
     const body = (request.body ?? {}) as RawParams;
     // §5.1: client_id may also ride in the query string next to app-name/app-version.
     const merged: RawParams = typeof body === 'object' && !Array.isArray(body) ? { ...body } : {};
     const q = request.query as RawParams;
     if (merged.client_id === undefined && typeof q.client_id === 'string') merged.client_id = q.client_id;
-    const result = await exchangeAuthorizationCode(services, {
-      body: merged,
-      basic: parseBasicAuth(request.headers.authorization),
-      meta: requestMeta(request),
-    });
-    // RFC 6749 §5.1: token responses are never cached.
-    reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
-    return result;
+    try {
+      const result = await exchangeAuthorizationCode(services, {
+        body: merged,
+        basic: parseBasicAuth(request.headers.authorization),
+        meta: requestMeta(request),
+      });
+      // RFC 6749 §5.1: token responses are never cached.
+      reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+      return result;
+    } catch (err) {
+      if (err instanceof ProtocolError && GUESS_ERRORS.has(err.id)) {
+        await services.limiter.hit(failureKey(request), Infinity, TOKEN_LIMITS.windowMs);
+      }
+      throw err;
+    }
   });
 }

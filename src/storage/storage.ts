@@ -8,7 +8,8 @@
  * - Secrets arrive already hashed (`*_hash` fields); raw codes, tokens and secrets never reach storage.
  * - Methods named consume* are single-use and atomic: of any number of concurrent
  *   callers, across processes, exactly one receives the record and the rest receive null
- *   (a conditional DELETE ... RETURNING, never read-then-delete).
+ *   (a conditional DELETE ... RETURNING, never read-then-delete). consumeAuthCode keeps a
+ *   tombstone instead (a conditional UPDATE ... RETURNING), so the losers learn "replayed".
  * - Times are milliseconds since the epoch (numbers), supplied by the caller's clock.
  * - Errors from the database other than "not found" are thrown as StorageUnavailableError
  *   when the database cannot be reached, so the origins can answer 503.
@@ -83,6 +84,19 @@ export interface AuthCode extends ClientMeta {
   createdAt: number;
   expiresAt: number;
 }
+
+/**
+ * What consuming an authorization code found (RFC 6749 §4.1.2, docs/decisions/0070):
+ * - fresh: this caller is the one and only consumer;
+ * - replayed: the code was consumed before (at consumedAt); grantId is the grant its first
+ *   exchange produced (null if that exchange failed or is still running), grantCreated
+ *   whether that exchange created the grant rather than re-issuing a live one;
+ * - unknown: no such code (never issued, or expired and swept).
+ */
+export type CodeConsumption =
+  | { kind: 'fresh'; code: AuthCode }
+  | { kind: 'replayed'; code: AuthCode; consumedAt: number; grantId: number | null; grantCreated: boolean }
+  | { kind: 'unknown' };
 
 /** How a grant was last authorized. */
 export type Flow = 'code' | 'pkce' | 'pin' | 'device';
@@ -197,8 +211,15 @@ export interface Storage {
 
   // --- authorization codes
   saveAuthCode(code: AuthCode): Promise<void>;
-  /** Atomic single use: deletes and returns the code, or null if absent. Expired codes are returned too; the caller checks expiry. */
-  consumeAuthCode(codeHash: string): Promise<AuthCode | null>;
+  /**
+   * Atomic single use: marks the code consumed at `now` (one conditional UPDATE ... RETURNING;
+   * of concurrent callers across processes exactly one gets `fresh`) and keeps it as a
+   * tombstone until it expires, so a later call answers `replayed`. Expired codes are
+   * returned too; the caller checks expiry.
+   */
+  consumeAuthCode(codeHash: string, now: number): Promise<CodeConsumption>;
+  /** Remembers on a consumed code which grant its exchange produced, and whether it created that grant. */
+  recordAuthCodeGrant(codeHash: string, grantId: number, created: boolean): Promise<void>;
 
   // --- grants and tokens
   /**
@@ -240,7 +261,7 @@ export interface Storage {
   deleteSession(idHash: string): Promise<void>;
 
   // --- housekeeping
-  /** Removes expired codes, PINs and sessions. */
+  /** Removes expired codes (consumed or not), PINs and sessions. */
   cleanup(now: number): Promise<CleanupCounts>;
 }
 

@@ -14,3 +14,8 @@ export function sendWebError(request: FastifyRequest, reply: FastifyReply, statu
   if (wantsJson(request)) return reply.code(status).type('application/json; charset=utf-8').send({ error, code: status, message });
   return sendPage(reply, 'error', { title, user: request.user ?? null, status, error, message }, status);
 }
+
+/** Errors Fastify raises before routing (an overlong path segment, a malformed URL): the error page, not Fastify's JSON. */
+export function webFrameworkErrors(_err: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  void sendWebError(request, reply, 400, 'bad_request', 'The address could not be understood.');
+}

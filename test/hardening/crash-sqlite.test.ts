@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -102,6 +103,14 @@ describe('faults on SQLite', () => {
     try {
       assert.deepEqual(handle.pragma('integrity_check'), [{ integrity_check: 'ok' }]);
       assert.deepEqual(handle.pragma('foreign_key_check'), []);
+      // Every redeemed code left a tombstone naming the grant it produced (docs/decisions/0070).
+      const tomb = handle.prepare('SELECT consumed_at, grant_id FROM auth_codes WHERE code_hash = ?');
+      for (const code of redeemed.keys()) {
+        const row = tomb.get(createHash('sha256').update(code).digest('hex')) as { consumed_at: number | null; grant_id: number | null } | undefined;
+        assert.ok(row && row.consumed_at !== null && row.grant_id !== null, 'a redeemed code is a tombstone with its grant');
+      }
+      const twoLive = handle.prepare(`SELECT user_id, app_id FROM grants WHERE dialect = 'v1' AND revoked_at IS NULL GROUP BY user_id, app_id HAVING COUNT(*) > 1`).all();
+      assert.deepEqual(twoLive, [], 'one live V1 grant per (user, app)');
     } finally {
       handle.close();
     }

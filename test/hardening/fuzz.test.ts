@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { REDIRECT_URI, seedFixture, startKeyfob, type Fixture, type TestKeyfob } from '../helpers/keyfob.js';
+import { PIN_LIMITS } from '../../src/oauth/grants/pin.js';
+import { ManualClock, REDIRECT_URI, seedFixture, startKeyfob, type Fixture, type TestKeyfob } from '../helpers/keyfob.js';
 import { WebAgent } from '../helpers/web-agent.js';
 
 /**
@@ -60,8 +61,10 @@ describe('fuzzing every endpoint with malformed input', () => {
   let kf: TestKeyfob;
   let fx: Fixture;
   let agent: WebAgent;
+  // A clock the PIN properties move past the abuse windows, so every run reaches the code under test.
+  const clock = new ManualClock(Date.now());
   before(async () => {
-    kf = await startKeyfob({ env: { KEYFOB_RATE_LIMITS: 'false' } });
+    kf = await startKeyfob({ clock, env: { KEYFOB_RATE_LIMITS: 'false' } });
     fx = await seedFixture(kf);
     agent = new WebAgent(kf.webUrl);
     await agent.signIn(fx.username, fx.password);
@@ -144,6 +147,130 @@ describe('fuzzing every endpoint with malformed input', () => {
       }),
       { numRuns: RUNS },
     );
+  });
+
+  /** A web answer to junk: anything below 500, no stack trace, no source path. */
+  async function assertWebAnswer(res: Response, what: string): Promise<string> {
+    const text = await res.text();
+    assert.ok(res.status >= 200 && res.status < 500, `${what}: ${res.status} ${text.slice(0, 200)}`);
+    assert.doesNotMatch(text, /node_modules|\/src\/.*\.ts|at [A-Za-z].*\(.*:\d+:\d+\)/, `${what}: no stack trace`);
+    return text;
+  }
+
+  const pinCode = fc.oneof(junkString, fc.stringMatching(/^[2-9A-Z]{5}$/), fc.constantFrom('ZZZZZ', 'zz-zz-z', '%2e%2e', '..', 'A'.repeat(300), '7KX4M '));
+  const pinQuery = fc.record(
+    {
+      client_id: fc.oneof(fc.constant('PUBLIC'), fc.constant('CONFIDENTIAL'), junkString),
+      redirect: fc.oneof(fc.constant(REDIRECT_URI), junkString, fc.constant('https://evil.example/cb')),
+      'app-name': junkString,
+      'app-version': junkString,
+    },
+    { requiredKeys: [] },
+  );
+
+  it('GET /oauth/pin and GET /oauth/pin/:code answer 200 in the reference shape or 4xx in the envelope', async () => {
+    await fc.assert(
+      fc.asyncProperty(pinQuery, fc.array(fc.tuple(paramName, junkString), { maxLength: 3 }), fc.option(pinCode), fc.option(junkString), async (query, dup, code, apiKey) => {
+        clock.advance(PIN_LIMITS.createWindowMs);
+        const qs = new URLSearchParams();
+        for (const [k, v] of Object.entries(query)) qs.append(k, v === 'PUBLIC' ? fx.public.clientId : v === 'CONFIDENTIAL' ? fx.confidential.clientId : v);
+        for (const [k, v] of dup) qs.append(k, v);
+        const path = code === null ? '/oauth/pin' : `/oauth/pin/${encodeURIComponent(code)}`;
+        const headers: Record<string, string> = apiKey ? { 'simkl-api-key': headerSafe(apiKey) } : {};
+        const res = await fetch(`${kf.apiUrl}${path}?${qs}`, { headers, signal: AbortSignal.timeout(5000) });
+        const text = await res.text();
+        if (res.status === 200) {
+          const body = JSON.parse(text) as { result: unknown };
+          assert.ok(body.result === 'OK' || body.result === 'KO', text);
+        } else {
+          assertEnvelope(res.status, text, `${path}?${qs}`);
+        }
+      }),
+      { numRuns: RUNS * 2 },
+    );
+  });
+
+  it('the /pin pages answer a page, a redirect or 4xx for junk, signed in or not, never 500', async () => {
+    const { csrf } = await agent.page('/pin');
+    const visitor = new WebAgent(kf.webUrl);
+    const statuses = new Map<number, number>();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('GET /pin', 'GET /pin/:code', 'POST /pin', 'POST /pin/confirm'),
+        fc.boolean(),
+        pinCode,
+        fc.array(fc.tuple(fc.constantFrom('user_code', 'decision', '_csrf', 'redirect', 'x'), junkString), { maxLength: 4 }),
+        fc.constantFrom('approve', 'deny', '', 'APPROVE'),
+        async (route, signedIn, code, extra, decision) => {
+          clock.advance(PIN_LIMITS.wrongWindowMs);
+          const who = signedIn ? agent : visitor;
+          let res: Response;
+          if (route.startsWith('GET')) {
+            res = await who.get(route === 'GET /pin' ? `/pin?user_code=${encodeURIComponent(code)}` : `/pin/${encodeURIComponent(code)}`);
+          } else {
+            const form = new URLSearchParams({ _csrf: csrf, user_code: code, decision });
+            for (const [k, v] of extra) form.append(k, v);
+            res = await fetch(`${kf.webUrl}${route.slice(5)}`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: signedIn ? agent.cookieHeader() : visitor.cookieHeader() },
+              body: form.toString(),
+              redirect: 'manual',
+              signal: AbortSignal.timeout(5000),
+            });
+          }
+          await assertWebAnswer(res, `${route} ${JSON.stringify(code).slice(0, 60)}`);
+          statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+          if (res.status >= 300 && res.status < 400) {
+            const loc = res.headers.get('location') ?? '';
+            assert.ok(loc.startsWith('/') && !loc.startsWith('//'), `a /pin redirect stays on this site: ${loc}`);
+          }
+        },
+      ),
+      { numRuns: RUNS * 2 },
+    );
+    assert.ok((statuses.get(400) ?? 0) > 5, `wrong codes reached the entry handler: ${JSON.stringify([...statuses])}`);
+  });
+
+  it('developer settings and connected-apps forms answer a page, a redirect or 4xx for junk, never 500', async () => {
+    // Another account: the junk may create, rename or delete its apps, never the fixture's.
+    const dev = await seedFixture(kf);
+    const devAgent = new WebAgent(kf.webUrl);
+    await devAgent.signIn(dev.username, dev.password);
+    const { csrf } = await devAgent.page('/settings/developer/new/');
+    const statuses = new Map<number, number>();
+    const ids = [String(dev.confidential.appId), String(dev.public.appId), String(fx.confidential.appId), '0', '-1', '1e3', '99999999999999999999', 'abc', '%2e%2e'];
+    const formKey = fc.constantFrom('name', 'redirect_uris', 'public', 'app_type', 'confirm', '_csrf', 'description', '__proto__');
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('/settings/developer/new/', '/settings/developer/:id/', '/settings/developer/:id/rotate-secret/', '/settings/developer/:id/delete/', '/settings/connected-apps/:id/revoke/'),
+        fc.oneof(fc.constantFrom(...ids), junkString),
+        fc.array(fc.tuple(formKey, junkString), { maxLength: 6 }),
+        fc.boolean(),
+        fc.constantFrom('application/x-www-form-urlencoded', 'application/json', 'text/plain', 'multipart/form-data; boundary=x'),
+        async (route, id, pairs, withCsrf, type) => {
+          const path = route.replace(':id', encodeURIComponent(id));
+          const form = new URLSearchParams(withCsrf ? { _csrf: csrf } : {});
+          for (const [k, v] of pairs) form.append(k, v);
+          const body = type === 'application/json' ? JSON.stringify(Object.fromEntries(form)) : form.toString();
+          const res = await fetch(`${kf.webUrl}${path}`, {
+            method: 'POST',
+            headers: { 'content-type': type, cookie: devAgent.cookieHeader() },
+            body,
+            redirect: 'manual',
+            signal: AbortSignal.timeout(5000),
+          });
+          await assertWebAnswer(res, `${path} ${type}`);
+          statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+          const page = await devAgent.get(path.replace(/(rotate-secret|revoke)\/$/, ''));
+          await assertWebAnswer(page, `GET ${path}`);
+        },
+      ),
+      { numRuns: RUNS * 2 },
+    );
+    // The junk got past the CSRF check into the handlers, not only refused at the door.
+    assert.ok([...statuses].some(([st, n]) => st !== 403 && n > 5), `statuses seen: ${JSON.stringify([...statuses])}`);
+    // The fixture's own apps were out of reach of the other account.
+    assert.notEqual(await kf.storage.findAppById(fx.confidential.appId), null);
   });
 
   it('unknown paths and methods answer 404 in the right shape on both origins', async () => {

@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { PassThrough } from 'node:stream';
 import { approveAndGetCode, getSettings, postToken } from '../helpers/flows.js';
 import { REDIRECT_URI, seedFixture, startKeyfob, type Fixture, type TestKeyfob } from '../helpers/keyfob.js';
+import { confirmFields, enterCode, pollPin, startPinOk } from '../helpers/pin.js';
 import { WebAgent } from '../helpers/web-agent.js';
 
 /** SECURITY.md: no secret, code, token or password in logs, even at the most verbose level. */
@@ -58,5 +59,34 @@ describe('logs carry no secrets', () => {
     // Request lines exist, with paths but no query strings.
     assert.ok(lines.some((l) => l.includes('"url":"/oauth/token"')));
     assert.ok(!lines.some((l) => /"url":"[^"]*\?/.test(l)), 'no query strings in logged URLs');
+  });
+  it('after the PIN flow: user codes, typed or polled, and the token the device collects', async () => {
+    const from = lines.length;
+    const agent = new WebAgent(kf.webUrl);
+    await agent.signIn(fx.username, fx.password);
+    const pin = await startPinOk(kf, fx.public.clientId, { redirect: REDIRECT_URI });
+    await pollPin(kf, fx.public.clientId, pin.user_code);
+    // The code as people type it: lower case, with a dash, and through the QR-code link.
+    const typed = `${pin.user_code.slice(0, 2).toLowerCase()}-${pin.user_code.slice(2).toLowerCase()}`;
+    await agent.get(`/pin/${encodeURIComponent(typed)}`);
+    const { html } = await enterCode(agent, typed);
+    // A wrong code, and an unknown one polled (which answers a fresh PIN).
+    await enterCode(agent, 'ZZZZZ');
+    const fresh = (await (await fetch(`${kf.apiUrl}/oauth/pin/ZZZZZ?client_id=${fx.public.clientId}`)).json()) as { user_code: string };
+    await agent.post('/pin/confirm', { ...confirmFields(html), decision: 'approve' });
+    await new Promise((r) => setTimeout(r, 1100));
+    const collected = await pollPin(kf, fx.public.clientId, pin.user_code);
+    const token = String(collected.body.access_token);
+    assert.match(token, /^[0-9a-f]{64}$/);
+    await new Promise((r) => setTimeout(r, 50));
+
+    const mine = lines.slice(from);
+    assert.ok(mine.length > 10, `logging is on (${mine.length} lines)`);
+    const all = mine.join('\n');
+    for (const [name, value] of Object.entries({ userCode: pin.user_code, typed, freshCode: fresh.user_code, token })) {
+      assert.ok(!all.includes(value), `${name} appears in the logs`);
+    }
+    assert.ok(mine.some((l) => l.includes('"url":"/oauth/pin/:user_code"')), 'poll paths are logged with the code masked');
+    assert.ok(mine.some((l) => l.includes('"url":"/pin/:user_code"')), 'prefill paths are logged with the code masked');
   });
 });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { authorizeUrl } from '../helpers/flows.js';
 import { REDIRECT_URI, seedFixture, startKeyfob, type Fixture, type TestKeyfob } from '../helpers/keyfob.js';
+import { answerPin, confirmFields, enterCode, startPinOk } from '../helpers/pin.js';
 import { WebAgent } from '../helpers/web-agent.js';
 
 /** RFC 9700 §4.1 and §4.11: no open redirector, whatever the trick. */
@@ -95,6 +96,58 @@ describe('no open redirector', () => {
       const again = await visitor.get(`/signin?next=${encodeURIComponent(next)}`);
       assert.equal(again.status, 303);
       assert.equal(again.headers.get('location'), '/');
+    });
+  }
+
+  for (const uri of tricks) {
+    it(`GET /oauth/pin refuses redirect=${JSON.stringify(uri)} with 403 redirect_failed and creates nothing`, async () => {
+      for (const client of [fx.public.clientId, fx.confidential.clientId]) {
+        const res = await fetch(`${kf.apiUrl}/oauth/pin?${new URLSearchParams({ client_id: client, redirect: uri })}`);
+        assert.equal(res.status, 403, uri);
+        assert.equal(res.headers.get('location'), null);
+        assert.deepEqual(await res.json(), { error: 'redirect_failed', code: 403, message: 'Invalid redirect. This value must match a URL registered with the API Key.' });
+      }
+    });
+  }
+
+  it('a PIN approved on /pin sends the browser only to its registered redirect, whatever the form adds', async () => {
+    const pin = await startPinOk(kf, fx.public.clientId, { redirect: REDIRECT_URI });
+    const { res, html } = await enterCode(agent, pin.user_code);
+    assert.equal(res.status, 200);
+    const fields = confirmFields(html);
+    assert.equal(fields.redirect, undefined, 'the redirect never travels through the form');
+    const approved = await agent.post('/pin/confirm', { ...fields, decision: 'approve', redirect: 'https://evil.example/cb', next: '//evil.example' });
+    assert.equal(approved.status, 303);
+    assert.equal(approved.headers.get('location'), REDIRECT_URI);
+  });
+
+  it('a PIN without redirect, or denied, redirects nowhere', async () => {
+    const plain = await startPinOk(kf, fx.public.clientId);
+    const done = await answerPin(agent, plain.user_code, 'approve');
+    assert.equal(done.status, 200);
+    assert.equal(done.headers.get('location'), null);
+    await done.text();
+    const withRedirect = await startPinOk(kf, fx.public.clientId, { redirect: REDIRECT_URI });
+    const denied = await answerPin(agent, withRedirect.user_code, 'deny');
+    assert.equal(denied.status, 200);
+    assert.equal(denied.headers.get('location'), null);
+    await denied.text();
+  });
+
+  for (const path of ['/pin', '/pin/ABCDE', '/pin/%2F%2Fevil.example', '/pin//evil.example', '/pin/..%2F..%2F%2Fevil.example']) {
+    it(`signed out, ${path} sends to sign-in with a local next only`, async () => {
+      const visitor = new WebAgent(kf.webUrl);
+      const res = await visitor.get(path);
+      if (res.status === 303) {
+        const loc = res.headers.get('location')!;
+        assert.match(loc, /^\/signin\?next=%2F/);
+        const next = decodeURIComponent(loc.slice('/signin?next='.length));
+        assert.ok(next.startsWith('/') && !next.startsWith('//') && !next.includes('\\'), next);
+      } else {
+        assert.ok(res.status >= 400 && res.status < 500, `${path}: ${res.status}`);
+        assert.equal(res.headers.get('location'), null);
+      }
+      await res.text();
     });
   }
 

@@ -221,7 +221,7 @@ export function defineStorageContract(name: string, harness: StorageHarness): vo
         assert.equal(await s.createPin(p), true);
         await s.deleteApp(a.id);
         assert.equal(await s.findAppById(a.id), null);
-        assert.equal(await s.consumeAuthCode(c.codeHash), null);
+        assert.deepEqual(await s.consumeAuthCode(c.codeHash, T0), { kind: 'unknown' });
         assert.equal(await s.findGrantById(g.id), null);
         assert.equal(await s.findAccessToken(req.tokenHash, T0), null);
         assert.equal(await s.findPin(p.userCode), null);
@@ -229,14 +229,33 @@ export function defineStorageContract(name: string, harness: StorageHarness): vo
     });
 
     describe('authorization codes', () => {
-      it('gives a code back once, whole, and then never again', async () => {
+      it('gives a code back once, whole; then tells a replay apart from an unknown code', async () => {
         const owner = await user();
         const a = await app(owner.id);
         const c = code(a.id, owner.id, { codeChallenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', codeChallengeMethod: 'S256', redirectUri: null });
         await s.saveAuthCode(c);
-        assert.deepEqual(await s.consumeAuthCode(c.codeHash), c);
-        assert.equal(await s.consumeAuthCode(c.codeHash), null);
-        assert.equal(await s.consumeAuthCode(hex()), null);
+        assert.deepEqual(await s.consumeAuthCode(c.codeHash, T0 + 5), { kind: 'fresh', code: c });
+        const replay = { kind: 'replayed', code: c, consumedAt: T0 + 5, grantId: null, grantCreated: false };
+        assert.deepEqual(await s.consumeAuthCode(c.codeHash, T0 + 6), replay);
+        // The first consumption time stays: a replay does not move it.
+        assert.deepEqual(await peer.consumeAuthCode(c.codeHash, T0 + 7), replay);
+        assert.deepEqual(await s.consumeAuthCode(hex(), T0), { kind: 'unknown' });
+      });
+
+      it('remembers the grant the first exchange produced, and whether it created it', async () => {
+        const owner = await user();
+        const a = await app(owner.id);
+        const c = code(a.id, owner.id);
+        await s.saveAuthCode(c);
+        assert.equal((await s.consumeAuthCode(c.codeHash, T0)).kind, 'fresh');
+        const g = await s.upsertV1Grant(grantReq(owner.id, a.id));
+        await s.recordAuthCodeGrant(c.codeHash, g.id, true);
+        assert.deepEqual(await peer.consumeAuthCode(c.codeHash, T0 + 1), { kind: 'replayed', code: c, consumedAt: T0, grantId: g.id, grantCreated: true });
+        const c2 = code(a.id, owner.id);
+        await s.saveAuthCode(c2);
+        await s.consumeAuthCode(c2.codeHash, T0);
+        await s.recordAuthCodeGrant(c2.codeHash, g.id, false);
+        assert.deepEqual(await s.consumeAuthCode(c2.codeHash, T0 + 1), { kind: 'replayed', code: c2, consumedAt: T0, grantId: g.id, grantCreated: false });
       });
 
       it('returns an expired code too (the caller checks expiry)', async () => {
@@ -244,16 +263,19 @@ export function defineStorageContract(name: string, harness: StorageHarness): vo
         const a = await app(owner.id);
         const c = code(a.id, owner.id, { expiresAt: T0 - 1, appName: null, appVersion: null, userAgent: null });
         await s.saveAuthCode(c);
-        assert.deepEqual(await s.consumeAuthCode(c.codeHash), c);
+        assert.deepEqual(await s.consumeAuthCode(c.codeHash, T0), { kind: 'fresh', code: c });
       });
 
-      it('of 20 concurrent consumers on two connections, exactly one receives the code', async () => {
+      it('of 20 concurrent consumers on two connections, exactly one receives the code and 19 see a replay', async () => {
         const owner = await user();
         const a = await app(owner.id);
         const c = code(a.id, owner.id);
         await s.saveAuthCode(c);
-        const got = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? peer : s).consumeAuthCode(c.codeHash)));
-        assert.equal(got.filter((x) => x !== null).length, 1);
+        const got = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? peer : s).consumeAuthCode(c.codeHash, T0 + i)));
+        assert.equal(got.filter((x) => x.kind === 'fresh').length, 1);
+        assert.equal(got.filter((x) => x.kind === 'replayed').length, 19);
+        const winner = got.findIndex((x) => x.kind === 'fresh');
+        for (const x of got) if (x.kind === 'replayed') assert.equal(x.consumedAt, T0 + winner);
       });
     });
 
@@ -515,6 +537,20 @@ export function defineStorageContract(name: string, harness: StorageHarness): vo
     });
 
     describe('cleanup', () => {
+      it('removes a consumed code\'s tombstone once the code expires, not before', async () => {
+        const base = T0 + 20_000_000_000;
+        await s.cleanup(base);
+        const u = await user();
+        const a = await app(u.id);
+        const c = code(a.id, u.id, { createdAt: base, expiresAt: base + 600_000 });
+        await s.saveAuthCode(c);
+        assert.equal((await s.consumeAuthCode(c.codeHash, base + 1)).kind, 'fresh');
+        assert.deepEqual(await s.cleanup(base + 599_999), { authCodes: 0, pins: 0, sessions: 0 });
+        assert.equal((await s.consumeAuthCode(c.codeHash, base + 2)).kind, 'replayed');
+        assert.deepEqual(await s.cleanup(base + 600_000), { authCodes: 1, pins: 0, sessions: 0 });
+        assert.deepEqual(await s.consumeAuthCode(c.codeHash, base + 600_001), { kind: 'unknown' });
+      });
+
       it('removes expired codes, PINs and sessions, keeps live ones, and reports counts', async () => {
         // Far-future times so rows of other tests (all around T0) are the "expired" baseline we measure against.
         const base = T0 + 10_000_000_000;
@@ -538,8 +574,8 @@ export function defineStorageContract(name: string, harness: StorageHarness): vo
         assert.equal(await s.findPin(deadPin.userCode), null);
         assert.notEqual(await s.findPin(livePin.userCode), null);
         assert.deepEqual(await s.findSession(live.idHash, base + 10), live);
-        assert.equal(await s.consumeAuthCode(deadCode.codeHash), null);
-        assert.deepEqual(await s.consumeAuthCode(liveCode.codeHash), liveCode);
+        assert.deepEqual(await s.consumeAuthCode(deadCode.codeHash, base + 10), { kind: 'unknown' });
+        assert.deepEqual(await s.consumeAuthCode(liveCode.codeHash, base + 10), { kind: 'fresh', code: liveCode });
       });
     });
   });

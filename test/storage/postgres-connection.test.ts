@@ -42,7 +42,7 @@ describe('PostgreSQL connection failures', () => {
     try {
       await assert.rejects(s.ping(), StorageUnavailableError);
       await assert.rejects(s.migrate(), StorageUnavailableError);
-      await assert.rejects(s.consumeAuthCode('x'), StorageUnavailableError);
+      await assert.rejects(s.consumeAuthCode('x', 0), StorageUnavailableError);
     } finally {
       await s.close();
     }

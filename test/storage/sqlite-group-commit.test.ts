@@ -46,16 +46,17 @@ describe('SQLite group commit', () => {
 
   it('fifty simultaneous consumes of one code: exactly one gets it', async () => {
     await storage.saveAuthCode(code(sha256Hex('one-code')));
-    const got = await Promise.all(Array.from({ length: 50 }, () => storage.consumeAuthCode(sha256Hex('one-code'))));
-    assert.equal(got.filter((c) => c !== null).length, 1);
+    const got = await Promise.all(Array.from({ length: 50 }, () => storage.consumeAuthCode(sha256Hex('one-code'), 10)));
+    assert.equal(got.filter((c) => c.kind === 'fresh').length, 1);
+    assert.equal(got.filter((c) => c.kind === 'replayed').length, 49);
   });
 
   it('simultaneous consumes of different codes each get their own, and they are gone for other connections', async () => {
     const hashes = Array.from({ length: 40 }, (_, i) => sha256Hex(`code-${i}`));
     for (const h of hashes) await storage.saveAuthCode(code(h));
-    const got = await Promise.all(hashes.map((h) => storage.consumeAuthCode(h)));
-    assert.deepEqual(got.map((c) => c?.codeHash), hashes);
-    for (const h of hashes) assert.equal(await peer.consumeAuthCode(h), null);
+    const got = await Promise.all(hashes.map((h) => storage.consumeAuthCode(h, 10)));
+    assert.deepEqual(got.map((c) => (c.kind === 'fresh' ? c.code.codeHash : c.kind)), hashes);
+    for (const h of hashes) assert.equal((await peer.consumeAuthCode(h, 11)).kind, 'replayed');
   });
 
   it('simultaneous upserts for one user and app give one grant (same-token rule, §5.4)', async () => {

@@ -1,10 +1,11 @@
-import type { App, AuthCode, ClientMeta } from '../../storage/storage.js';
+import type { App, AuthCode, ClientMeta, CodeConsumption } from '../../storage/storage.js';
 import { safeEqual, sha256Hex } from '../../util/crypto.js';
 import type { BasicCredentials } from '../client-auth.js';
 import type { ProtocolDeps } from '../deps.js';
 import { ProtocolError } from '../errors.js';
 import { readNonEmpty, readParam, type RawParams } from '../params.js';
 import { verifyPkce } from '../pkce.js';
+import { answerCodeReplay, type ReplayLog } from './code-replay.js';
 import { issueV1Token, v1TokenResponse, type V1TokenResponse } from './v1-token.js';
 
 export interface TokenRequest {
@@ -111,6 +112,19 @@ function checkPkce(code: AuthCode, f: Fields): void {
   if (f.codeVerifier === undefined || !verifyPkce(f.codeVerifier, code.codeChallenge, code.codeChallengeMethod)) throw failed();
 }
 
+/** Runs a check; true when it passes. Used to tell a replay that would have succeeded from a guess. */
+function passes(check: () => void): boolean {
+  try {
+    check();
+    return true;
+  } catch (err) {
+    if (err instanceof ProtocolError) return false;
+    throw err;
+  }
+}
+
+const NOT_A_CODE: CodeConsumption = { kind: 'unknown' };
+
 /**
  * POST /oauth/token with grant_type=authorization_code (reference §5), as a pipeline:
  *
@@ -118,29 +132,40 @@ function checkPkce(code: AuthCode, f: Fields): void {
  *   2. grant_type = authorization_code  400 unsupported_grant_type
  *   -- the code is consumed here, atomically, whatever happens next (§5.4) --
  *   3. client known and authenticated   412 client_id_failed / 401 secret_error
- *   4. code valid for this client       401 grant_error
+ *   4. code valid for this client       401 grant_error (a replay is logged, and may revoke: code-replay.ts)
  *   5. redirect_uri repeats authorize   403 redirect_failed
  *   6. PKCE                             401 secret_error "PKCE verification failed"
- *   7. issue the (same) V1 token        200
+ *   7. issue the (same) V1 token        200, and the code's tombstone remembers the grant
  */
-export async function exchangeAuthorizationCode(deps: ProtocolDeps, req: TokenRequest): Promise<V1TokenResponse> {
+export async function exchangeAuthorizationCode(deps: ProtocolDeps & { log?: ReplayLog }, req: TokenRequest): Promise<V1TokenResponse> {
   const f = readFields(req);
   if (f.grantType !== 'authorization_code') {
     throw new ProtocolError('unsupported_grant_type', `grant_type ${f.grantType.slice(0, 64)} is not supported here; use authorization_code`);
   }
 
-  const consumed = f.code.length <= 512 ? await deps.storage.consumeAuthCode(sha256Hex(f.code)) : null;
+  const codeHash = sha256Hex(f.code);
+  const consumption = f.code.length <= 512 ? await deps.storage.consumeAuthCode(codeHash, deps.clock.now()) : NOT_A_CODE;
 
   const app = f.clientId.length <= 200 ? await deps.storage.findAppByClientId(f.clientId) : null;
   if (!app) throw new ProtocolError('client_id_failed');
   if (app.dialect !== 'v1') throw new ProtocolError('unauthorized_client', 'This client_id is an OAuth 2.0 app: use POST /oauth2/token');
+
+  if (consumption.kind === 'replayed') {
+    const used = consumption.code;
+    const wouldSucceed =
+      used.appId === app.id &&
+      passes(() => authenticateClient(app, f)) &&
+      passes(() => checkRedirectUri(used, f)) &&
+      passes(() => checkPkce(used, f));
+    await answerCodeReplay(deps, consumption, { appId: app.id, wouldSucceed });
+  }
   authenticateClient(app, f);
 
-  const code = checkCode(consumed, app, deps.clock.now());
+  const code = checkCode(consumption.kind === 'fresh' ? consumption.code : null, app, deps.clock.now());
   checkRedirectUri(code, f);
   checkPkce(code, f);
 
-  const { token } = await issueV1Token(deps, {
+  const { token, grant, created } = await issueV1Token(deps, {
     userId: code.userId,
     appId: app.id,
     flow: code.codeChallenge === null ? 'code' : 'pkce',
@@ -150,5 +175,6 @@ export async function exchangeAuthorizationCode(deps: ProtocolDeps, req: TokenRe
       userAgent: req.meta.userAgent ?? code.userAgent,
     },
   });
+  await deps.storage.recordAuthCodeGrant(codeHash, grant.id, created);
   return v1TokenResponse(token);
 }

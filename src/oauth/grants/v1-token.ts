@@ -16,7 +16,7 @@ export interface V1TokenResponse {
 export async function issueV1Token(
   deps: ProtocolDeps,
   input: { userId: number; appId: number; flow: Flow; meta: ClientMeta },
-): Promise<{ token: string; grant: Grant }> {
+): Promise<{ token: string; grant: Grant; created: boolean }> {
   const now = deps.clock.now();
   const seed = newTokenSeed();
   const grant = await deps.storage.upsertV1Grant({
@@ -29,7 +29,8 @@ export async function issueV1Token(
     tokenExpiresAt: now + V1_TOKEN_LIFETIME_S * 1000,
     ...input.meta,
   });
-  return { token: deriveV1AccessToken(deps.secret, grant.tokenSeed), grant };
+  // The fresh seed is kept only by a grant this call created; a live grant keeps its own.
+  return { token: deriveV1AccessToken(deps.secret, grant.tokenSeed), grant, created: grant.tokenSeed === seed };
 }
 
 /** §5.2: the exact success body. */

@@ -1,11 +1,12 @@
 import pg from 'pg';
 import { loadMigrations } from '../migrations.js';
-import { rowToApp, rowToAuthCode, rowToGrant, rowToPin, rowToUser } from '../sqlite/sqlite-storage.js';
+import { rowToApp, rowToAuthCode, rowToGrant, rowToPin, rowToUser, tombstoneOf } from '../sqlite/sqlite-storage.js';
 import {
   ConflictError,
   type App,
   type AuthCode,
   type CleanupCounts,
+  type CodeConsumption,
   type ConnectedApp,
   type Grant,
   type NewApp,
@@ -73,6 +74,10 @@ export class PostgresStorage implements Storage {
     const pool = new pg.Pool(config);
     // An idle connection dropped by the server must not crash the process; the next query reconnects.
     pool.on('error', () => undefined);
+    // Nor may one dropped while checked out (mid-transaction, between queries): without a
+    // listener node-postgres re-emits the socket error as an unhandled 'error' event and the
+    // process exits. The query in progress still fails and is answered 503.
+    pool.on('connect', (client) => client.on('error', () => undefined));
     return new PostgresStorage(pool, target.schema);
   }
 
@@ -240,9 +245,19 @@ export class PostgresStorage implements Storage {
     );
   }
 
-  async consumeAuthCode(codeHash: string): Promise<AuthCode | null> {
-    const r = await this.one('DELETE FROM auth_codes WHERE code_hash = $1 RETURNING *', [codeHash]);
-    return r ? rowToAuthCode(r) : null;
+  /**
+   * A concurrent caller's UPDATE waits on the row lock, re-checks `consumed_at IS NULL`
+   * against the committed row and matches nothing, so exactly one caller gets `fresh`;
+   * the others then read the tombstone.
+   */
+  async consumeAuthCode(codeHash: string, now: number): Promise<CodeConsumption> {
+    const r = await this.one('UPDATE auth_codes SET consumed_at = $1 WHERE code_hash = $2 AND consumed_at IS NULL RETURNING *', [now, codeHash]);
+    if (r) return { kind: 'fresh', code: rowToAuthCode(r) };
+    return tombstoneOf(await this.one('SELECT * FROM auth_codes WHERE code_hash = $1', [codeHash]));
+  }
+
+  async recordAuthCodeGrant(codeHash: string, grantId: number, created: boolean): Promise<void> {
+    await this.q('UPDATE auth_codes SET grant_id = $1, grant_created = $2 WHERE code_hash = $3', [grantId, created, codeHash]);
   }
 
   // --- grants and tokens

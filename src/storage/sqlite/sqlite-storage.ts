@@ -9,6 +9,7 @@ import {
   type App,
   type AuthCode,
   type CleanupCounts,
+  type CodeConsumption,
   type ConnectedApp,
   type Grant,
   type NewApp,
@@ -110,6 +111,18 @@ export function rowToPin(r: Row): Pin {
     grantId: numOrNull(r.grant_id),
     failedAttempts: num(r.failed_attempts),
     lastPolledAt: numOrNull(r.last_polled_at),
+  };
+}
+
+/** A row found after the conditional UPDATE matched nothing: a tombstone, or nothing at all. */
+export function tombstoneOf(r: Row | undefined | null): CodeConsumption {
+  if (!r || r.consumed_at === null || r.consumed_at === undefined) return { kind: 'unknown' };
+  return {
+    kind: 'replayed',
+    code: rowToAuthCode(r),
+    consumedAt: num(r.consumed_at),
+    grantId: numOrNull(r.grant_id),
+    grantCreated: r.grant_created === true || num(r.grant_created) === 1,
   };
 }
 
@@ -276,11 +289,17 @@ export class SqliteStorage implements Storage {
     ).run(c.codeHash, c.appId, c.userId, c.redirectUri, c.codeChallenge, c.codeChallengeMethod, c.appName, c.appVersion, c.userAgent, c.createdAt, c.expiresAt);
   }
 
-  async consumeAuthCode(codeHash: string): Promise<AuthCode | null> {
-    return this.group.submit(() => {
-      const r = this.q('DELETE FROM auth_codes WHERE code_hash = ? RETURNING *').get(codeHash) as Row | undefined;
-      return r ? rowToAuthCode(r) : null;
+  async consumeAuthCode(codeHash: string, now: number): Promise<CodeConsumption> {
+    // Hot write path: it joins the group commit of this event-loop turn (decision 0051).
+    return this.group.submit((): CodeConsumption => {
+      const r = this.q('UPDATE auth_codes SET consumed_at = ? WHERE code_hash = ? AND consumed_at IS NULL RETURNING *').get(now, codeHash) as Row | undefined;
+      if (r) return { kind: 'fresh', code: rowToAuthCode(r) };
+      return tombstoneOf(this.q('SELECT * FROM auth_codes WHERE code_hash = ?').get(codeHash) as Row | undefined);
     });
+  }
+
+  async recordAuthCodeGrant(codeHash: string, grantId: number, created: boolean): Promise<void> {
+    await this.group.submit(() => this.q('UPDATE auth_codes SET grant_id = ?, grant_created = ? WHERE code_hash = ?').run(grantId, created ? 1 : 0, codeHash));
   }
 
   // --- grants and tokens

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { loadMigrations } from '../migrations.js';
-import { rowToApp, rowToAuthCode, rowToGrant, rowToPin, rowToUser, tombstoneOf } from '../sqlite/sqlite-storage.js';
+import { APP_SELECT, num, numOrNull, rowToApp, rowToAuthCode, rowToGrant, rowToPin, rowToUser, str, tombstoneOf, type Row } from '../rows.js';
 import {
   ConflictError,
   type App,
@@ -20,14 +20,9 @@ import {
 } from '../storage.js';
 import { parsePostgresUrl, toStorageError } from './connection.js';
 
-type Row = Record<string, unknown>;
 type Queryable = Pick<pg.PoolClient, 'query'>;
 
-const str = (v: unknown): string => String(v);
-const num = (v: unknown): number => Number(v);
-const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
-const APP_SELECT = `SELECT a.*, u.username AS owner_name FROM apps a JOIN users u ON u.id = a.owner_id`;
 
 /**
  * Advisory-lock keys, two 32-bit halves: a fixed namespace and a hash of what is locked

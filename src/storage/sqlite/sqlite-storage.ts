@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { loadMigrations } from '../migrations.js';
+import { APP_SELECT, num, numOrNull, rowToApp, rowToAuthCode, rowToGrant, rowToPin, rowToUser, str, tombstoneOf, type Row } from '../rows.js';
 import { GroupCommit } from './group-commit.js';
 import { ReadCache } from './read-cache.js';
 import {
@@ -22,111 +23,6 @@ import {
   type V1GrantRequest,
 } from '../storage.js';
 
-type Row = Record<string, unknown>;
-
-const str = (v: unknown): string => String(v);
-const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
-const num = (v: unknown): number => Number(v);
-const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
-
-export function rowToUser(r: Row): User {
-  return {
-    id: num(r.id),
-    username: str(r.username),
-    passwordHash: str(r.password_hash),
-    displayName: str(r.display_name),
-    timezone: str(r.timezone),
-    accountType: str(r.account_type) as User['accountType'],
-    gender: str(r.gender),
-    avatar: str(r.avatar),
-    bio: str(r.bio),
-    loc: str(r.loc),
-    age: str(r.age),
-    createdAt: num(r.created_at),
-  };
-}
-
-export function rowToApp(r: Row): App {
-  return {
-    id: num(r.id),
-    clientId: str(r.client_id),
-    ownerId: num(r.owner_id),
-    ownerName: str(r.owner_name),
-    name: str(r.name),
-    redirectUris: JSON.parse(str(r.redirect_uris)) as string[],
-    secretHash: strOrNull(r.secret_hash),
-    dialect: str(r.dialect) as App['dialect'],
-    createdAt: num(r.created_at),
-    updatedAt: num(r.updated_at),
-  };
-}
-
-export function rowToAuthCode(r: Row): AuthCode {
-  return {
-    codeHash: str(r.code_hash),
-    appId: num(r.app_id),
-    userId: num(r.user_id),
-    redirectUri: strOrNull(r.redirect_uri),
-    codeChallenge: strOrNull(r.code_challenge),
-    codeChallengeMethod: strOrNull(r.code_challenge_method) as AuthCode['codeChallengeMethod'],
-    appName: strOrNull(r.app_name),
-    appVersion: strOrNull(r.app_version),
-    userAgent: strOrNull(r.user_agent),
-    createdAt: num(r.created_at),
-    expiresAt: num(r.expires_at),
-  };
-}
-
-export function rowToGrant(r: Row): Grant {
-  return {
-    id: num(r.id),
-    userId: num(r.user_id),
-    appId: num(r.app_id),
-    dialect: str(r.dialect) as Grant['dialect'],
-    scope: str(r.scope),
-    tokenSeed: str(r.token_seed),
-    flow: str(r.flow) as Grant['flow'],
-    appName: strOrNull(r.app_name),
-    appVersion: strOrNull(r.app_version),
-    userAgent: strOrNull(r.user_agent),
-    createdAt: num(r.created_at),
-    authorizedAt: num(r.authorized_at),
-    revokedAt: numOrNull(r.revoked_at),
-    requestCount: num(r.request_count),
-    lastUsedAt: numOrNull(r.last_used_at),
-  };
-}
-
-export function rowToPin(r: Row): Pin {
-  return {
-    userCode: str(r.user_code),
-    appId: num(r.app_id),
-    redirect: strOrNull(r.redirect),
-    appName: strOrNull(r.app_name),
-    appVersion: strOrNull(r.app_version),
-    userAgent: strOrNull(r.user_agent),
-    createdIp: strOrNull(r.created_ip),
-    createdAt: num(r.created_at),
-    expiresAt: num(r.expires_at),
-    grantId: numOrNull(r.grant_id),
-    failedAttempts: num(r.failed_attempts),
-    lastPolledAt: numOrNull(r.last_polled_at),
-  };
-}
-
-/** A row found after the conditional UPDATE matched nothing: a tombstone, or nothing at all. */
-export function tombstoneOf(r: Row | undefined | null): CodeConsumption {
-  if (!r || r.consumed_at === null || r.consumed_at === undefined) return { kind: 'unknown' };
-  return {
-    kind: 'replayed',
-    code: rowToAuthCode(r),
-    consumedAt: num(r.consumed_at),
-    grantId: numOrNull(r.grant_id),
-    grantCreated: r.grant_created === true || num(r.grant_created) === 1,
-  };
-}
-
-const APP_SELECT = `SELECT a.*, u.username AS owner_name FROM apps a JOIN users u ON u.id = a.owner_id`;
 
 /** SQLite through better-sqlite3: the embedded default. One file, WAL mode, prepared statements. */
 export class SqliteStorage implements Storage {

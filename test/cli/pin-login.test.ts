@@ -4,9 +4,10 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { getSettings } from '../helpers/flows.js';
-import { seedFixture, startKeyfob, type Fixture, type TestKeyfob } from '../helpers/keyfob.js';
+import { type Fixture, type TestKeyfob } from '../helpers/keyfob.js';
 import { answerPin } from '../helpers/pin.js';
 import { WebAgent } from '../helpers/web-agent.js';
+import { startSignedIn } from '../helpers/signed-in.js';
 
 /** `keyfob pin-login` as a child process against a test server (npm test builds dist/ first). */
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'cli', 'index.js');
@@ -58,10 +59,7 @@ describe('keyfob pin-login', () => {
   let agent: WebAgent;
 
   before(async () => {
-    kf = await startKeyfob();
-    fx = await seedFixture(kf);
-    agent = new WebAgent(kf.webUrl);
-    await agent.signIn(fx.username, fx.password);
+    ({ kf, fx, agent } = await startSignedIn());
   });
   after(async () => kf.close());
 

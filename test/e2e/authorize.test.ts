@@ -1,18 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { authorizeUrl } from '../helpers/flows.js';
-import { REDIRECT_URI, seedFixture, startKeyfob, type Fixture, type TestKeyfob } from '../helpers/keyfob.js';
+import { REDIRECT_URI, type Fixture, type TestKeyfob } from '../helpers/keyfob.js';
 import { callbackParams, hiddenFields, WebAgent } from '../helpers/web-agent.js';
+import { startSignedIn } from '../helpers/signed-in.js';
 
 describe('GET /oauth/authorize (reference §4)', () => {
   let kf: TestKeyfob;
   let fx: Fixture;
   let agent: WebAgent;
   before(async () => {
-    kf = await startKeyfob();
-    fx = await seedFixture(kf);
-    agent = new WebAgent(kf.webUrl);
-    await agent.signIn(fx.username, fx.password);
+    ({ kf, fx, agent } = await startSignedIn());
   });
   after(async () => kf.close());
 

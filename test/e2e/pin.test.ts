@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { PIN_LIMITS } from '../../src/oauth/grants/pin.js';
 import { approveAndGetCode, getSettings, postToken } from '../helpers/flows.js';
-import { ManualClock, REDIRECT_URI, seedFixture, startKeyfob, type Fixture, type TestKeyfob } from '../helpers/keyfob.js';
+import { ManualClock, REDIRECT_URI, seedFixture, type Fixture, type TestKeyfob } from '../helpers/keyfob.js';
 import { answerPin, confirmFields, enterCode, pollPin, requestPin, startPinOk } from '../helpers/pin.js';
 import { WebAgent } from '../helpers/web-agent.js';
+import { startSignedIn } from '../helpers/signed-in.js';
 
 const INIT_KEYS = ['result', 'device_code', 'user_code', 'verification_uri', 'verification_url', 'expires_in', 'interval'];
 const CODE = /^[23456789ABCDEFGHJKMNPQRSTVWXYZ]{5}$/;
@@ -28,10 +29,7 @@ describe('PIN flow (reference §7)', () => {
 
   before(async () => {
     clock = new ManualClock(Date.UTC(2026, 10, 30, 12, 0, 0));
-    kf = await startKeyfob({ clock });
-    fx = await seedFixture(kf, { redirectUris: [REDIRECT_URI, 'https://example.com/connected'] });
-    agent = new WebAgent(kf.webUrl);
-    await agent.signIn(fx.username, fx.password);
+    ({ kf, fx, agent } = await startSignedIn({ clock }, { redirectUris: [REDIRECT_URI, 'https://example.com/connected'] }));
   });
   after(async () => kf.close());
   // Every test starts in fresh rate-limit windows; PINs from earlier tests have expired.

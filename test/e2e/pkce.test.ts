@@ -3,8 +3,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { createApp } from '../../src/accounts/apps.js';
 import { approveAndGetCode, authorizeUrl, getSettings, postToken } from '../helpers/flows.js';
-import { REDIRECT_URI, seedFixture, startKeyfob, type Fixture, type TestKeyfob } from '../helpers/keyfob.js';
+import { REDIRECT_URI, seedFixture, type Fixture, type TestKeyfob } from '../helpers/keyfob.js';
 import { callbackParams, WebAgent } from '../helpers/web-agent.js';
+import { startSignedIn } from '../helpers/signed-in.js';
 
 const verifier = () => randomBytes(32).toString('base64url');
 const s256 = (v: string) => createHash('sha256').update(v).digest('base64url');
@@ -29,10 +30,7 @@ describe('public PKCE flow (reference §6, RFC 7636)', () => {
   let fx: Fixture;
   let agent: WebAgent;
   before(async () => {
-    kf = await startKeyfob({ env: { KEYFOB_RATE_LIMITS: 'false' } });
-    fx = await seedFixture(kf);
-    agent = new WebAgent(kf.webUrl);
-    await agent.signIn(fx.username, fx.password);
+    ({ kf, fx, agent } = await startSignedIn({ env: { KEYFOB_RATE_LIMITS: 'false' } }));
   });
   after(async () => kf.close());
 

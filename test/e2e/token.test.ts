@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { approveAndGetCode, getSettings, postToken } from '../helpers/flows.js';
-import { ManualClock, REDIRECT_URI, seedFixture, startKeyfob, type Fixture, type TestKeyfob } from '../helpers/keyfob.js';
+import { ManualClock, REDIRECT_URI, seedFixture, type Fixture, type TestKeyfob } from '../helpers/keyfob.js';
 import { WebAgent } from '../helpers/web-agent.js';
+import { startSignedIn } from '../helpers/signed-in.js';
 
 type Json = Record<string, unknown>;
 
@@ -37,10 +38,7 @@ describe('POST /oauth/token (reference §5)', () => {
   let fx: Fixture;
   let agent: WebAgent;
   before(async () => {
-    kf = await startKeyfob({ clock });
-    fx = await seedFixture(kf);
-    agent = new WebAgent(kf.webUrl);
-    await agent.signIn(fx.username, fx.password);
+    ({ kf, fx, agent } = await startSignedIn({ clock }));
   });
   after(async () => kf.close());
 

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { PIN_LIMITS } from '../../src/oauth/grants/pin.js';
-import { ManualClock, REDIRECT_URI, seedFixture, startKeyfob, type Fixture, type TestKeyfob } from '../helpers/keyfob.js';
+import { ManualClock, REDIRECT_URI, seedFixture, type Fixture, type TestKeyfob } from '../helpers/keyfob.js';
 import { WebAgent } from '../helpers/web-agent.js';
+import { startSignedIn } from '../helpers/signed-in.js';
 
 /**
  * Property: whatever a client throws at an endpoint — malformed, oversized, repeated or
@@ -64,10 +65,7 @@ describe('fuzzing every endpoint with malformed input', () => {
   // A clock the PIN properties move past the abuse windows, so every run reaches the code under test.
   const clock = new ManualClock(Date.now());
   before(async () => {
-    kf = await startKeyfob({ clock, env: { KEYFOB_RATE_LIMITS: 'false' } });
-    fx = await seedFixture(kf);
-    agent = new WebAgent(kf.webUrl);
-    await agent.signIn(fx.username, fx.password);
+    ({ kf, fx, agent } = await startSignedIn({ clock, env: { KEYFOB_RATE_LIMITS: 'false' } }));
   });
   after(async () => kf.close());
 

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { authorizeUrl } from '../helpers/flows.js';
-import { REDIRECT_URI, seedFixture, startKeyfob, type Fixture, type TestKeyfob } from '../helpers/keyfob.js';
+import { REDIRECT_URI, type Fixture, type TestKeyfob } from '../helpers/keyfob.js';
 import { answerPin, confirmFields, enterCode, startPinOk } from '../helpers/pin.js';
 import { WebAgent } from '../helpers/web-agent.js';
+import { startSignedIn } from '../helpers/signed-in.js';
 
 /** RFC 9700 §4.1 and §4.11: no open redirector, whatever the trick. */
 describe('no open redirector', () => {
@@ -11,10 +12,7 @@ describe('no open redirector', () => {
   let fx: Fixture;
   let agent: WebAgent;
   before(async () => {
-    kf = await startKeyfob({ env: { KEYFOB_RATE_LIMITS: 'false' } });
-    fx = await seedFixture(kf);
-    agent = new WebAgent(kf.webUrl);
-    await agent.signIn(fx.username, fx.password);
+    ({ kf, fx, agent } = await startSignedIn({ env: { KEYFOB_RATE_LIMITS: 'false' } }));
   });
   after(async () => kf.close());
 

@@ -6,9 +6,10 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { authorizeUrl } from '../helpers/flows.js';
-import { ManualClock, REDIRECT_URI, seedFixture, startKeyfob, type Fixture, type TestKeyfob } from '../helpers/keyfob.js';
+import { ManualClock, REDIRECT_URI, type Fixture, type TestKeyfob } from '../helpers/keyfob.js';
 import { answerPin } from '../helpers/pin.js';
 import { callbackParams, WebAgent } from '../helpers/web-agent.js';
+import { startSignedIn } from '../helpers/signed-in.js';
 
 const DOCS = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'docs', 'clients.md'), 'utf8');
 
@@ -74,10 +75,7 @@ describe('curl, as docs/clients.md shows it', () => {
   }
 
   before(async () => {
-    kf = await startKeyfob({ clock, env: { KEYFOB_RATE_LIMITS: 'false' } });
-    fx = await seedFixture(kf);
-    agent = new WebAgent(kf.webUrl);
-    await agent.signIn(fx.username, fx.password);
+    ({ kf, fx, agent } = await startSignedIn({ clock, env: { KEYFOB_RATE_LIMITS: 'false' } }));
     base = { API: kf.apiUrl, REDIRECT_URI };
   });
   after(async () => kf.close());

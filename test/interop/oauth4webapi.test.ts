@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as oauth from 'oauth4webapi';
 import { getSettings } from '../helpers/flows.js';
-import { REDIRECT_URI, seedFixture, startKeyfob, type Fixture, type TestKeyfob } from '../helpers/keyfob.js';
+import { REDIRECT_URI, type Fixture, type TestKeyfob } from '../helpers/keyfob.js';
 import { WebAgent } from '../helpers/web-agent.js';
+import { startSignedIn } from '../helpers/signed-in.js';
 
 /**
  * oauth4webapi against keyfob, configured by RFC 8414 discovery. allowInsecureRequests
@@ -16,10 +17,7 @@ describe('oauth4webapi', () => {
   let as: oauth.AuthorizationServer;
   const insecure = { [oauth.allowInsecureRequests]: true };
   before(async () => {
-    kf = await startKeyfob({ env: { KEYFOB_RATE_LIMITS: 'false' } });
-    fx = await seedFixture(kf);
-    agent = new WebAgent(kf.webUrl);
-    await agent.signIn(fx.username, fx.password);
+    ({ kf, fx, agent } = await startSignedIn({ env: { KEYFOB_RATE_LIMITS: 'false' } }));
     const issuer = new URL(kf.webUrl);
     as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { algorithm: 'oauth2', ...insecure }));
   });

@@ -4,8 +4,9 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { REDIRECT_URI, seedFixture, startKeyfob, type Fixture, type TestKeyfob } from '../helpers/keyfob.js';
+import { REDIRECT_URI, type Fixture, type TestKeyfob } from '../helpers/keyfob.js';
 import { WebAgent } from '../helpers/web-agent.js';
+import { startSignedIn } from '../helpers/signed-in.js';
 
 const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'requests_oauthlib_flow.py');
 /** Debian's python, where python3-requests-oauthlib is installed (scripts/test-setup.sh). */
@@ -40,10 +41,7 @@ describe('requests-oauthlib (python3-requests-oauthlib from Debian)', () => {
   let fx: Fixture;
   let agent: WebAgent;
   before(async () => {
-    kf = await startKeyfob({ env: { KEYFOB_RATE_LIMITS: 'false' } });
-    fx = await seedFixture(kf);
-    agent = new WebAgent(kf.webUrl);
-    await agent.signIn(fx.username, fx.password);
+    ({ kf, fx, agent } = await startSignedIn({ env: { KEYFOB_RATE_LIMITS: 'false' } }));
   });
   after(async () => kf.close());
 

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { SimklClient } from '@dvcol/simkl-http-client';
 import { simklApi } from '@dvcol/simkl-http-client/api';
-import { REDIRECT_URI, seedFixture, startKeyfob, type Fixture, type TestKeyfob } from '../helpers/keyfob.js';
+import { REDIRECT_URI, type Fixture, type TestKeyfob } from '../helpers/keyfob.js';
 import { WebAgent } from '../helpers/web-agent.js';
+import { startSignedIn } from '../helpers/signed-in.js';
 
 /**
  * @dvcol/simkl-http-client (reference §13) against keyfob: the authorization code flow
@@ -16,10 +17,7 @@ describe('@dvcol/simkl-http-client: authorization code flow', () => {
   let fx: Fixture;
   let agent: WebAgent;
   before(async () => {
-    kf = await startKeyfob({ env: { KEYFOB_RATE_LIMITS: 'false' } });
-    fx = await seedFixture(kf);
-    agent = new WebAgent(kf.webUrl);
-    await agent.signIn(fx.username, fx.password);
+    ({ kf, fx, agent } = await startSignedIn({ env: { KEYFOB_RATE_LIMITS: 'false' } }));
   });
   after(async () => kf.close());
 

@@ -70,9 +70,13 @@ export function safeNext(next: unknown): string {
   return next;
 }
 
-/** Sends a visitor who is not signed in to sign-in, then back to where they were. Returns the user or null (reply sent). */
-export function requireUser(request: FastifyRequest, reply: FastifyReply): User | null {
+/**
+ * Sends a visitor who is not signed in to sign-in, then back to where they were (or to
+ * `returnTo`, a page a form's POST-only address stands for). Returns the user or null
+ * (reply sent).
+ */
+export function requireUser(request: FastifyRequest, reply: FastifyReply, returnTo?: string): User | null {
   if (request.user) return request.user;
-  void reply.redirect(`/signin?next=${encodeURIComponent(safeNext(request.url))}`, 303);
+  void reply.redirect(`/signin?next=${encodeURIComponent(safeNext(returnTo ?? request.url))}`, 303);
   return null;
 }

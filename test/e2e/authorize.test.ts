@@ -171,6 +171,22 @@ describe('GET /oauth/authorize (reference §4)', () => {
     assert.equal(res.headers.get('location'), null);
   });
 
+  it('a session that ended while the consent page was open leads through sign-in back to the same consent', async () => {
+    const visitor = new WebAgent(kf.webUrl);
+    await visitor.signIn(fx.username, fx.password);
+    const url = authorizeUrl(kf, { ...base(), state: 'kept' });
+    const { html } = await visitor.page(url);
+    const fields = hiddenFields(html);
+    // Sign out in the same browser (another tab), keeping the consent form's CSRF token.
+    const home = await visitor.page('/');
+    await visitor.post('/signout', { _csrf: home.csrf });
+    const res = await visitor.post('/oauth/authorize', { ...fields, _csrf: (await visitor.page('/signin')).csrf, decision: 'approve' });
+    assert.equal(res.status, 303);
+    const next = new URL(res.headers.get('location')!, kf.webUrl).searchParams.get('next')!;
+    assert.equal(new URL(next, kf.webUrl).pathname, '/oauth/authorize');
+    assert.deepEqual(Object.fromEntries(new URL(next, kf.webUrl).searchParams), Object.fromEntries(new URL(url).searchParams));
+  });
+
   it('the consent POST re-checks the carried parameters', async () => {
     const { html } = await agent.page(authorizeUrl(kf, base()));
     const fields = hiddenFields(html);

@@ -65,7 +65,9 @@ export function registerAuthorizeRoutes(app: FastifyInstance, services: Services
     const body = (request.body ?? {}) as RawParams;
     const req = await validateOrAnswer(services, request, reply, body);
     if (!req) return reply;
-    const user = requireUser(request, reply);
+    // A session that ended while the consent page was open: sign in again, then back to the same consent.
+    const returnTo = `/oauth/authorize?${new URLSearchParams(carried(body).map((f): [string, string] => [f.name, f.value])).toString()}`;
+    const user = requireUser(request, reply, returnTo);
     if (!user) return reply;
     // §4.2: "No" sends the browser to / on the web origin, never to the client.
     if (body.decision !== 'approve') return reply.redirect('/', 302);

@@ -77,6 +77,13 @@ export function safeNext(next: unknown): string {
  */
 export function requireUser(request: FastifyRequest, reply: FastifyReply, returnTo?: string): User | null {
   if (request.user) return request.user;
-  void reply.redirect(`/signin?next=${encodeURIComponent(safeNext(returnTo ?? request.url))}`, 303);
+  void reply.redirect(`/signin?next=${encodeURIComponent(safeNext(returnTo ?? pageFor(request)))}`, 303);
   return null;
+}
+
+/** Where to come back to: the URL itself for a page; for a form post, the page at that address if there is one, else the start page. */
+function pageFor(request: FastifyRequest): string {
+  if (request.method === 'GET' || request.method === 'HEAD') return request.url;
+  const path = request.url.split('?', 1)[0]!;
+  return request.server.hasRoute({ method: 'GET', url: path }) ? path : '/';
 }

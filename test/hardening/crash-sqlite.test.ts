@@ -7,7 +7,8 @@ import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { runCli, startCli, stopChild } from '../helpers/cli.js';
 import { freePort } from '../helpers/keyfob.js';
-import { WebAgent, callbackParams } from '../helpers/web-agent.js';
+import { WebAgent } from '../helpers/web-agent.js';
+import { startExchangeLoad } from '../helpers/exchange-load.js';
 
 const REDIRECT = 'http://127.0.0.1:8765/callback';
 
@@ -41,52 +42,14 @@ describe('faults on SQLite', () => {
     const ports: [number, number] = [await freePort(), await freePort()];
     let server = await serve(db, ports);
 
-    const issued = new Map<string, string>(); // user -> token the client received
-    const redeemed = new Map<string, number>(); // code -> number of 200s
-    let stop = false;
-    // Sign everyone in first (Argon2id is slow on purpose), then start the load.
-    const agents = await Promise.all(
-      users.map(async (user) => {
-        const agent = new WebAgent(server.web);
-        await agent.signIn(user, 'user-password');
-        return { user, agent };
-      }),
-    );
-    const worker = async ({ user, agent }: { user: string; agent: WebAgent }) => {
-      while (!stop) {
-        try {
-          const q = new URLSearchParams({ response_type: 'code', client_id: app.client_id, redirect_uri: REDIRECT });
-          const consent = await agent.answerConsent(`${server.web}/oauth/authorize?${q}`, 'approve');
-          const code = callbackParams(consent).get('code')!;
-          const res = await fetch(`${server.api}/oauth/token`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ grant_type: 'authorization_code', code, client_id: app.client_id, client_secret: app.client_secret, redirect_uri: REDIRECT }),
-          });
-          if (res.status === 200) {
-            const { access_token } = (await res.json()) as { access_token: string };
-            redeemed.set(code, (redeemed.get(code) ?? 0) + 1);
-            const before = issued.get(user);
-            if (before) assert.equal(access_token, before, 'same-token rule holds under load');
-            issued.set(user, access_token);
-          }
-        } catch (err) {
-          if (err instanceof assert.AssertionError) throw err;
-          // The process was killed under us: connection errors are expected here.
-          if (stop) return;
-          await new Promise((r) => setTimeout(r, 20));
-        }
-      }
-    };
-    const workers = agents.map((a) => worker(a));
+    const load = await startExchangeLoad({ webUrl: server.web, apiUrl: server.api, users, password: 'user-password', client: app, redirectUri: REDIRECT });
+    const { issued, redeemed } = load;
     // Let the load run until most users hold a token, then pull the plug mid-stream.
-    const deadline = Date.now() + 10_000;
-    while (issued.size < users.length - 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    await load.waitForTokens(users.length - 2, 10_000);
     await new Promise((r) => setTimeout(r, 200));
     server.child.kill('SIGKILL');
     await new Promise((r) => server.child.once('exit', r));
-    stop = true;
-    await Promise.all(workers);
+    await load.stop();
     assert.ok(issued.size > 0, 'some tokens were issued before the crash');
 
     server = await serve(db, ports);

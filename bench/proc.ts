@@ -4,7 +4,6 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 
 /** Whether `taskset` exists here: without it nothing is pinned and the table says so. */
 export const hasTaskset = spawnSync('taskset', ['-V'], { stdio: 'ignore' }).status === 0;
@@ -22,17 +21,7 @@ export function pinSelf(core: number): boolean {
   return spawnSync('taskset', ['-acp', String(core), String(process.pid)], { stdio: 'ignore' }).status === 0;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../test/helpers/keyfob.js';
 
 /** Children still running, killed if the bench itself exits early. */
 const running = new Set<ChildProcess>();

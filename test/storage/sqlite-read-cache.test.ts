@@ -92,6 +92,21 @@ describe('SQLite read cache: a change on any instance is seen by the very next l
     assert.equal(await a.findAppByClientId('client-app_changed'), null);
   });
 
+  it('the combined token-and-user lookup sees a revoke, a user change and an expiry through another connection at once', async () => {
+    const g = await grantWithToken(a, 'combined');
+    const first = await a.findAccessTokenWithUser(g.tokenHash, clock.now());
+    assert.equal(first?.lookup.grantId, g.grant.id);
+    assert.equal(first?.user.id, g.user.id);
+    first!.user.displayName = 'changed by a caller';
+    assert.equal((await a.findAccessTokenWithUser(g.tokenHash, clock.now()))?.user.displayName, 'combined');
+    b.handle.prepare('UPDATE users SET display_name = ? WHERE id = ?').run('Renamed', g.user.id);
+    assert.equal((await a.findAccessTokenWithUser(g.tokenHash, clock.now()))?.user.displayName, 'Renamed');
+    assert.equal(await a.findAccessTokenWithUser(g.tokenHash, first!.lookup.expiresAt), null);
+    assert.ok(await a.findAccessTokenWithUser(g.tokenHash, clock.now()));
+    assert.equal(await b.revokeGrant(g.grant.id, g.user.id, clock.now()), true);
+    assert.equal(await a.findAccessTokenWithUser(g.tokenHash, clock.now()), null);
+  });
+
   it('hands out copies: changing a returned record does not change the next answer', async () => {
     const g = await grantWithToken(a, 'copied');
     const first = await a.findUserById(g.user.id);

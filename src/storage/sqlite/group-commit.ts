@@ -27,7 +27,14 @@ export class GroupCommit {
   /** The outer transaction, made once: building a better-sqlite3 transaction function per flush showed in profiles. */
   private readonly runBatch: Database.Transaction<(batch: Pending[], outcomes: Outcome[]) => void>;
 
-  constructor(db: Database.Database) {
+  /**
+   * `around` wraps each batch's transaction (the storage uses it to tell its read cache
+   * what a batch may have changed).
+   */
+  constructor(
+    db: Database.Database,
+    private readonly around: <T>(run: () => T) => T = (run) => run(),
+  ) {
     // Called inside the outer transaction, a better-sqlite3 transaction function is a savepoint.
     this.savepoint = db.transaction((op: () => unknown) => op());
     this.runBatch = db.transaction((batch: Pending[], outcomes: Outcome[]) => {
@@ -59,7 +66,7 @@ export class GroupCommit {
     this.queue = [];
     const outcomes: Outcome[] = [];
     try {
-      this.runBatch.immediate(batch, outcomes);
+      this.around(() => this.runBatch.immediate(batch, outcomes));
     } catch (err) {
       // The commit itself failed: nothing in the batch happened.
       for (const item of batch) item.reject(err);

@@ -24,6 +24,9 @@ import {
 } from '../storage.js';
 
 
+/** Read-cache kinds no group-committed write can change (see the constructor). */
+const GROUP_COMMIT_UNAFFECTED = ['user', 'app'] as const;
+
 /** SQLite through better-sqlite3: the embedded default. One file, WAL mode, prepared statements. */
 export class SqliteStorage implements Storage {
   readonly kind = 'sqlite' as const;
@@ -42,7 +45,9 @@ export class SqliteStorage implements Storage {
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     this.cache = new ReadCache(this.db);
-    this.group = new GroupCommit(this.db);
+    // Batches write only auth_codes, grants, access_tokens and pins: cached users and apps
+    // stay valid across them (decision 0083); cached token lookups are dropped.
+    this.group = new GroupCommit(this.db, (run) => this.cache.ownWrite(GROUP_COMMIT_UNAFFECTED, run));
   }
 
   /** Prepared statements are cached by SQL text: preparing is the expensive part. */

@@ -187,6 +187,7 @@ export async function pollPin(
     return { result: 'KO', message: 'Slow down' };
   }
   if (pin.grantId !== null) {
+    polls.delete(pin.userCode);
     const collected = await deps.storage.consumeApprovedPin(pin.userCode, app.id);
     const grant = collected?.grantId ? await deps.storage.findGrantById(collected.grantId) : null;
     if (grant && grant.revokedAt === null) return { result: 'OK', access_token: deriveV1AccessToken(deps.secret, grant.tokenSeed) };

@@ -1,12 +1,12 @@
 /**
  * When each PIN code was last answered by this process, for the legacy "Slow down" rule
  * (§7.2, decisions 0031 and 0080). The rule only looks one `gapMs` back, so an entry
- * older than that is useless and is dropped: the map holds only the codes answered in
- * the last `gapMs`, whatever the number of live PINs.
+ * older than that is useless and is dropped: the map holds at most the codes answered in
+ * about the last two gaps, whatever the number of live PINs.
  */
 export class PinPollTimes {
-  /** Kept in answer order (a code answered again moves to the end), so the oldest come first. */
   private readonly times = new Map<string, number>();
+  private sweptAt = 0;
 
   constructor(private readonly gapMs: number) {}
 
@@ -15,13 +15,16 @@ export class PinPollTimes {
     return this.times.get(userCode);
   }
 
-  /** Records an answered poll, first dropping the entries past the gap (from the oldest: amortised O(1)). */
+  /**
+   * Records an answered poll, and drops the entries past the gap at most once per gap.
+   * (Dropping from the oldest on every call was tried: a V8 Map keeps deleted slots until
+   * it rehashes, so walking from its start got slower as it went, bench/README.md.)
+   */
   set(userCode: string, now: number): void {
-    for (const [code, t] of this.times) {
-      if (now - t < this.gapMs && now >= t) break;
-      this.times.delete(code);
+    if (now - this.sweptAt >= this.gapMs || now < this.sweptAt) {
+      this.sweptAt = now;
+      for (const [code, t] of this.times) if (now - t >= this.gapMs || now < t) this.times.delete(code);
     }
-    this.times.delete(userCode);
     this.times.set(userCode, now);
   }
 

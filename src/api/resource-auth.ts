@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ProtocolError } from '../oauth/errors.js';
 import { hashToken, looksLikeV1Token } from '../oauth/tokens.js';
 import type { Services } from '../services.js';
-import type { TokenLookup } from '../storage/storage.js';
+import type { TokenLookup, User } from '../storage/storage.js';
 import { bearerToken, requestClientId } from './client.js';
 
 /**
@@ -33,11 +33,41 @@ export async function requireUserToken(services: Services, request: FastifyReque
   if (!clientId) throw new ProtocolError('client_id_failed');
   const token = bearerToken(request);
   const lookup = token !== undefined && looksLikeV1Token(token) ? await services.storage.findAccessToken(hashToken(token), services.clock.now()) : null;
-  if (lookup && lookup.clientId === clientId) {
-    if (services.config.rateLimits) await enforceApiRate(services, request, reply, `token:${lookup.grantId}`);
-    services.usage.record(lookup.grantId, services.clock.now());
-    return lookup;
+  if (lookup && lookup.clientId === clientId) return accepted(services, request, reply, lookup);
+  return refuse(services, request, reply, clientId);
+}
+
+/**
+ * requireUserToken, and the token's user: one storage lookup where the storage offers it
+ * (decision 0081). A token whose user is gone is refused like an unknown token.
+ */
+export async function requireUserTokenWithUser(services: Services, request: FastifyRequest, reply: FastifyReply): Promise<{ lookup: TokenLookup; user: User }> {
+  const storage = services.storage;
+  if (!storage.findAccessTokenWithUser) {
+    const lookup = await requireUserToken(services, request, reply);
+    const user = await storage.findUserById(lookup.userId);
+    if (!user) throw new ProtocolError('user_token_failed');
+    return { lookup, user };
   }
+  const clientId = requestClientId(request);
+  if (!clientId) throw new ProtocolError('client_id_failed');
+  const token = bearerToken(request);
+  const found = token !== undefined && looksLikeV1Token(token) ? await storage.findAccessTokenWithUser(hashToken(token), services.clock.now()) : null;
+  if (found && found.lookup.clientId === clientId) {
+    await accepted(services, request, reply, found.lookup);
+    return found;
+  }
+  return refuse(services, request, reply, clientId);
+}
+
+async function accepted(services: Services, request: FastifyRequest, reply: FastifyReply, lookup: TokenLookup): Promise<TokenLookup> {
+  if (services.config.rateLimits) await enforceApiRate(services, request, reply, `token:${lookup.grantId}`);
+  services.usage.record(lookup.grantId, services.clock.now());
+  return lookup;
+}
+
+/** The token is missing, unknown or another app's: 412 when the client_id is unknown, else 401. */
+async function refuse(services: Services, request: FastifyRequest, reply: FastifyReply, clientId: string): Promise<never> {
   const app = clientId.length <= 200 ? await services.storage.findAppByClientId(clientId) : null;
   if (!app) throw new ProtocolError('client_id_failed');
   await enforceApiRate(services, request, reply, `client:${app.id}`);

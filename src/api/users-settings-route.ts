@@ -1,8 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ProtocolError } from '../oauth/errors.js';
 import type { Services } from '../services.js';
 import type { User } from '../storage/storage.js';
-import { requireUserToken } from './resource-auth.js';
+import { requireUserTokenWithUser } from './resource-auth.js';
 
 /** §9.3: the settings shape, filled from the account. */
 export function settingsBody(user: User): unknown {
@@ -26,9 +25,7 @@ export function settingsBody(user: User): unknown {
  */
 export function registerUsersSettingsRoute(app: FastifyInstance, services: Services): void {
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
-    const lookup = await requireUserToken(services, request, reply);
-    const user = await services.storage.findUserById(lookup.userId);
-    if (!user) throw new ProtocolError('user_token_failed');
+    const { user } = await requireUserTokenWithUser(services, request, reply);
     return settingsBody(user);
   };
   // A 200 schema lets Fastify compile a serializer for this body instead of JSON.stringify on every call.

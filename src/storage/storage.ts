@@ -132,6 +132,11 @@ export interface V1GrantRequest extends ClientMeta {
   tokenHash: string;
   now: number;
   tokenExpiresAt: number;
+  /**
+   * The consumed authorization code this grant is issued for, if any: its tombstone then
+   * records the grant in the same transaction, as recordAuthCodeGrant would (decision 0082).
+   */
+  authCodeHash?: string;
 }
 
 /** What a bearer-token lookup returns: enough to authorize an API call in one query. */
@@ -232,6 +237,11 @@ export interface Storage {
   findGrantById(id: number): Promise<Grant | null>;
   /** Live (not revoked, not expired) token by hash, with its grant and app, in one query. */
   findAccessToken(tokenHash: string, now: number): Promise<TokenLookup | null>;
+  /**
+   * Optional: findAccessToken and findUserById of its user as one lookup (one cache
+   * probe on SQLite, decision 0081). Callers fall back to the two calls when absent.
+   */
+  findAccessTokenWithUser?(tokenHash: string, now: number): Promise<{ lookup: TokenLookup; user: User } | null>;
   /** Marks the grant revoked and deletes its tokens. Only the owning user may revoke. Returns false if nothing matched. */
   revokeGrant(grantId: number, userId: number, now: number): Promise<boolean>;
   listConnectedApps(userId: number): Promise<ConnectedApp[]>;

@@ -129,6 +129,11 @@ describe('PIN flow (reference §7)', () => {
       assert.deepEqual((await pollPin(kf, fx.public.clientId, pin.user_code)).body, { result: 'KO', message: 'Authorization pending' });
       clock.advance(1000);
       assert.deepEqual((await pollPin(kf, fx.public.clientId, pin.user_code)).body, { result: 'KO', message: 'Authorization pending' });
+      // Later answers are remembered in memory, not written (decision 0080): the rule still holds.
+      clock.advance(500);
+      assert.deepEqual((await pollPin(kf, fx.public.clientId, pin.user_code)).body, { result: 'KO', message: 'Slow down' });
+      clock.advance(500);
+      assert.deepEqual((await pollPin(kf, fx.public.clientId, pin.user_code)).body, { result: 'KO', message: 'Authorization pending' });
     });
 
     it('accepts the code in any case and with dashes when polled', async () => {

@@ -92,6 +92,57 @@ describe('SQLite read cache: a change on any instance is seen by the very next l
     assert.equal(await a.findAppByClientId('client-app_changed'), null);
   });
 
+  it('the combined token-and-user lookup sees a revoke, a user change and an expiry through another connection at once', async () => {
+    const g = await grantWithToken(a, 'combined');
+    const first = await a.findAccessTokenWithUser(g.tokenHash, clock.now());
+    assert.equal(first?.lookup.grantId, g.grant.id);
+    assert.equal(first?.user.id, g.user.id);
+    first!.user.displayName = 'changed by a caller';
+    assert.equal((await a.findAccessTokenWithUser(g.tokenHash, clock.now()))?.user.displayName, 'combined');
+    b.handle.prepare('UPDATE users SET display_name = ? WHERE id = ?').run('Renamed', g.user.id);
+    assert.equal((await a.findAccessTokenWithUser(g.tokenHash, clock.now()))?.user.displayName, 'Renamed');
+    assert.equal(await a.findAccessTokenWithUser(g.tokenHash, first!.lookup.expiresAt), null);
+    assert.ok(await a.findAccessTokenWithUser(g.tokenHash, clock.now()));
+    assert.equal(await b.revokeGrant(g.grant.id, g.user.id, clock.now()), true);
+    assert.equal(await a.findAccessTokenWithUser(g.tokenHash, clock.now()), null);
+  });
+
+  async function consumeACode(storage: SqliteStorage, g: { user: { id: number }; app: { id: number } }, name: string) {
+    const codeHash = hashToken(`code-${name}-${Math.random()}`);
+    await storage.saveAuthCode({
+      codeHash, appId: g.app.id, userId: g.user.id, redirectUri: null, codeChallenge: null, codeChallengeMethod: null,
+      createdAt: clock.now(), expiresAt: clock.now() + 60_000, appName: null, appVersion: null, userAgent: null,
+    });
+    assert.equal((await storage.consumeAuthCode(codeHash, clock.now())).kind, 'fresh');
+  }
+
+  it('a grouped write on this connection still drops cached tokens, and a change elsewhere is still seen (decision 0083)', async () => {
+    const g = await grantWithToken(a, 'grouped');
+    const before = await a.findAccessToken(g.tokenHash, clock.now());
+    assert.ok(before);
+    assert.ok(await a.findAppByClientId('client-grouped'));
+    // The same-token rule re-issues the live grant and pushes its token's expiry: a grouped write.
+    clock.advance(5000);
+    await issueV1Token({ storage: a, clock, secret: TEST_SECRET }, { userId: g.user.id, appId: g.app.id, flow: 'code', meta: { appName: null, appVersion: null, userAgent: null } });
+    assert.equal((await a.findAccessToken(g.tokenHash, clock.now()))?.expiresAt, before.expiresAt + 5000);
+    // Another connection changes the app; this one then makes a grouped write: the app is read fresh.
+    await b.updateAppRedirectUris(g.app.id, ['https://example.com/grouped'], clock.now());
+    await consumeACode(a, g, 'grouped');
+    assert.deepEqual((await a.findAppByClientId('client-grouped'))?.redirectUris, ['https://example.com/grouped']);
+    // This connection changes the app outside a group, then makes a grouped write: still read fresh.
+    assert.ok(await a.findAppByClientId('client-grouped'));
+    await a.updateAppRedirectUris(g.app.id, ['https://example.com/here'], clock.now());
+    await consumeACode(a, g, 'grouped2');
+    assert.deepEqual((await a.findAppByClientId('client-grouped'))?.redirectUris, ['https://example.com/here']);
+    // A revoke elsewhere after a grouped write here: the very next lookup answers null.
+    await consumeACode(a, g, 'grouped3');
+    assert.ok(await a.findAccessTokenWithUser(g.tokenHash, clock.now()));
+    assert.equal(await b.revokeGrant(g.grant.id, g.user.id, clock.now()), true);
+    await consumeACode(a, g, 'grouped4');
+    assert.equal(await a.findAccessTokenWithUser(g.tokenHash, clock.now()), null);
+    assert.equal(await a.findAccessToken(g.tokenHash, clock.now()), null);
+  });
+
   it('hands out copies: changing a returned record does not change the next answer', async () => {
     const g = await grantWithToken(a, 'copied');
     const first = await a.findUserById(g.user.id);

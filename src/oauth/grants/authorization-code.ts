@@ -165,7 +165,8 @@ export async function exchangeAuthorizationCode(deps: ProtocolDeps & { log?: Rep
   checkRedirectUri(code, f);
   checkPkce(code, f);
 
-  const { token, grant, created } = await issueV1Token(deps, {
+  // The code's tombstone records the grant in the upsert's own transaction (decision 0082).
+  const { token } = await issueV1Token(deps, {
     userId: code.userId,
     appId: app.id,
     flow: code.codeChallenge === null ? 'code' : 'pkce',
@@ -174,7 +175,7 @@ export async function exchangeAuthorizationCode(deps: ProtocolDeps & { log?: Rep
       appVersion: req.meta.appVersion ?? code.appVersion,
       userAgent: req.meta.userAgent ?? code.userAgent,
     },
+    authCodeHash: codeHash,
   });
-  await deps.storage.recordAuthCodeGrant(codeHash, grant.id, created);
   return v1TokenResponse(token);
 }

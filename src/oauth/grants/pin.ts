@@ -5,6 +5,7 @@ import { ProtocolError } from '../errors.js';
 import { isRegisteredRedirectUri } from '../redirect-uri.js';
 import { deriveV1AccessToken } from '../tokens.js';
 import { generateUserCode, neighbourCodes, normalizeUserCode } from '../user-codes.js';
+import { PinPollTimes } from './pin-poll-times.js';
 import { issueV1Token } from './v1-token.js';
 
 /**
@@ -147,6 +148,17 @@ export function initResponse(userCode: string, verificationUri: string): PinInit
   };
 }
 
+/** Answered poll times, one map per storage, so each server instance has its own (decision 0080). */
+const pollTimesByStorage = new WeakMap<object, PinPollTimes>();
+function pollTimesOf(deps: PinDeps): PinPollTimes {
+  let polls = pollTimesByStorage.get(deps.storage);
+  if (!polls) {
+    polls = new PinPollTimes(PIN_LIMITS.minPollGapMs);
+    pollTimesByStorage.set(deps.storage, polls);
+  }
+  return polls;
+}
+
 /**
  * GET /oauth/pin/{user_code} after the client is resolved (§7.2). In order:
  *   1. the code is well formed, exists, is live and belongs to this app; otherwise it is
@@ -155,7 +167,8 @@ export function initResponse(userCode: string, verificationUri: string): PinInit
  *   2. answered less than minPollGapMs ago                  -> "Slow down" (no write)
  *   3. approved: consumed atomically                        -> {"result":"OK","access_token"}
  *   4. otherwise the poll time is recorded                  -> "Authorization pending"
- * A pending poll costs two storage calls on the primary key (find, touch); a too-fast one costs one.
+ * A pending poll costs one read on the primary key; only a code's first answered poll is
+ * also written (decision 0080). A too-fast one costs the read.
  */
 export async function pollPin(
   deps: PinDeps,
@@ -168,17 +181,23 @@ export async function pollPin(
   if (!pin || pin.appId !== app.id || pin.expiresAt <= now) {
     return startPin(deps, { app, redirect: undefined, meta: input.meta, ip: input.ip, verificationUri: input.verificationUri });
   }
-  if (pin.lastPolledAt !== null && now - pin.lastPolledAt < PIN_LIMITS.minPollGapMs && now >= pin.lastPolledAt) {
+  const polls = pollTimesOf(deps);
+  const answeredAt = Math.max(polls.get(pin.userCode) ?? -Infinity, pin.lastPolledAt ?? -Infinity);
+  if (now - answeredAt < PIN_LIMITS.minPollGapMs && now >= answeredAt) {
     return { result: 'KO', message: 'Slow down' };
   }
   if (pin.grantId !== null) {
+    polls.delete(pin.userCode);
     const collected = await deps.storage.consumeApprovedPin(pin.userCode, app.id);
     const grant = collected?.grantId ? await deps.storage.findGrantById(collected.grantId) : null;
     if (grant && grant.revokedAt === null) return { result: 'OK', access_token: deriveV1AccessToken(deps.secret, grant.tokenSeed) };
     // Collected by a concurrent poll, or the grant was revoked in between: this code is gone.
     return startPin(deps, { app, redirect: undefined, meta: input.meta, ip: input.ip, verificationUri: input.verificationUri });
   }
-  await deps.storage.touchPinPoll(pin.userCode, now);
+  polls.set(pin.userCode, now);
+  // Only the first answered poll is written (it shows the device is polling, and holds
+  // "Slow down" for that poll on every instance); later ones are kept in memory (decision 0080).
+  if (pin.lastPolledAt === null) await deps.storage.touchPinPoll(pin.userCode, now);
   return { result: 'KO', message: 'Authorization pending' };
 }
 

@@ -15,22 +15,25 @@ export interface V1TokenResponse {
  */
 export async function issueV1Token(
   deps: ProtocolDeps,
-  input: { userId: number; appId: number; flow: Flow; meta: ClientMeta },
+  input: { userId: number; appId: number; flow: Flow; meta: ClientMeta; authCodeHash?: string },
 ): Promise<{ token: string; grant: Grant; created: boolean }> {
   const now = deps.clock.now();
   const seed = newTokenSeed();
+  const fresh = deriveV1AccessToken(deps.secret, seed);
   const grant = await deps.storage.upsertV1Grant({
     userId: input.userId,
     appId: input.appId,
     flow: input.flow,
     tokenSeed: seed,
-    tokenHash: hashToken(deriveV1AccessToken(deps.secret, seed)),
+    tokenHash: hashToken(fresh),
     now,
     tokenExpiresAt: now + V1_TOKEN_LIFETIME_S * 1000,
     ...input.meta,
+    authCodeHash: input.authCodeHash,
   });
   // The fresh seed is kept only by a grant this call created; a live grant keeps its own.
-  return { token: deriveV1AccessToken(deps.secret, grant.tokenSeed), grant, created: grant.tokenSeed === seed };
+  const created = grant.tokenSeed === seed;
+  return { token: created ? fresh : deriveV1AccessToken(deps.secret, grant.tokenSeed), grant, created };
 }
 
 /** §5.2: the exact success body. */

@@ -280,6 +280,9 @@ export class PostgresStorage implements Storage {
       } else {
         await this.q('UPDATE access_tokens SET expires_at = $1 WHERE grant_id = $2', [req.tokenExpiresAt, g.id], c);
       }
+      if (req.authCodeHash !== undefined) {
+        await this.q('UPDATE auth_codes SET grant_id = $1, grant_created = $2 WHERE code_hash = $3', [g.id, g.inserted === true, req.authCodeHash], c);
+      }
       return g;
     });
     return rowToGrant(row);

@@ -1,5 +1,7 @@
 import type Database from 'better-sqlite3';
 
+type Outcome = { ok: true; value: unknown } | { ok: false; err: unknown };
+
 interface Pending {
   op: () => unknown;
   resolve: (value: unknown) => void;
@@ -22,10 +24,28 @@ export class GroupCommit {
   private queue: Pending[] = [];
   private scheduled = false;
   private readonly savepoint: (op: () => unknown) => unknown;
+  /** The outer transaction, made once: building a better-sqlite3 transaction function per flush showed in profiles. */
+  private readonly runBatch: Database.Transaction<(batch: Pending[], outcomes: Outcome[]) => void>;
 
-  constructor(private readonly db: Database.Database) {
+  /**
+   * `around` wraps each batch's transaction (the storage uses it to tell its read cache
+   * what a batch may have changed).
+   */
+  constructor(
+    db: Database.Database,
+    private readonly around: <T>(run: () => T) => T = (run) => run(),
+  ) {
     // Called inside the outer transaction, a better-sqlite3 transaction function is a savepoint.
     this.savepoint = db.transaction((op: () => unknown) => op());
+    this.runBatch = db.transaction((batch: Pending[], outcomes: Outcome[]) => {
+      for (const item of batch) {
+        try {
+          outcomes.push({ ok: true, value: this.savepoint(item.op) });
+        } catch (err) {
+          outcomes.push({ ok: false, err });
+        }
+      }
+    });
   }
 
   submit<T>(op: () => T): Promise<T> {
@@ -44,19 +64,9 @@ export class GroupCommit {
     const batch = this.queue;
     if (batch.length === 0) return;
     this.queue = [];
-    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; err: unknown }> = [];
+    const outcomes: Outcome[] = [];
     try {
-      this.db
-        .transaction(() => {
-          for (const item of batch) {
-            try {
-              outcomes.push({ ok: true, value: this.savepoint(item.op) });
-            } catch (err) {
-              outcomes.push({ ok: false, err });
-            }
-          }
-        })
-        .immediate();
+      this.around(() => this.runBatch.immediate(batch, outcomes));
     } catch (err) {
       // The commit itself failed: nothing in the batch happened.
       for (const item of batch) item.reject(err);

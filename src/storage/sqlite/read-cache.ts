@@ -42,6 +42,24 @@ export class ReadCache {
   }
 
   /**
+   * Runs `write`, a write on this connection that cannot change the rows cached under the
+   * `unaffected` kinds, and keeps those kinds cached across it (docs/decisions/0083). This
+   * holds only when this connection made no other change since the last probe (the
+   * total_changes count still matches): then the count is advanced past `write` and every
+   * other kind is dropped. Otherwise, or when `write` throws, the next read drops everything,
+   * as before. Commits by other connections are still caught by data_version.
+   */
+  ownWrite<T>(unaffected: readonly string[], write: () => T): T {
+    const before = this.totalChanges.get();
+    const result = write();
+    if (before === this.changes) {
+      for (const kind of [...this.kinds.keys()]) if (!unaffected.includes(kind)) this.kinds.delete(kind);
+      this.changes = this.totalChanges.get();
+    }
+    return result;
+  }
+
+  /**
    * The cached value of `kind`/`key` if the database is unchanged since it was loaded and
    * `fresh(value)` still holds; else `load()`'s answer, cached when it is not null.
    * Callers get a copy (`copy`, shallow by default), so changing it never changes the cache.

@@ -24,6 +24,9 @@ import {
 } from '../storage.js';
 
 
+/** Read-cache kinds no group-committed write can change (see the constructor). */
+const GROUP_COMMIT_UNAFFECTED = ['user', 'app'] as const;
+
 /** SQLite through better-sqlite3: the embedded default. One file, WAL mode, prepared statements. */
 export class SqliteStorage implements Storage {
   readonly kind = 'sqlite' as const;
@@ -42,7 +45,9 @@ export class SqliteStorage implements Storage {
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     this.cache = new ReadCache(this.db);
-    this.group = new GroupCommit(this.db);
+    // Batches write only auth_codes, grants, access_tokens and pins: cached users and apps
+    // stay valid across them (decision 0083); cached token lookups are dropped.
+    this.group = new GroupCommit(this.db, (run) => this.cache.ownWrite(GROUP_COMMIT_UNAFFECTED, run));
   }
 
   /** Prepared statements are cached by SQL text: preparing is the expensive part. */
@@ -195,18 +200,24 @@ export class SqliteStorage implements Storage {
   }
 
   async recordAuthCodeGrant(codeHash: string, grantId: number, created: boolean): Promise<void> {
-    await this.group.submit(() => this.q('UPDATE auth_codes SET grant_id = ?, grant_created = ? WHERE code_hash = ?').run(grantId, created ? 1 : 0, codeHash));
+    await this.group.submit(() => this.recordCodeGrantNow(codeHash, grantId, created));
+  }
+
+  private recordCodeGrantNow(codeHash: string, grantId: number, created: boolean): void {
+    this.q('UPDATE auth_codes SET grant_id = ?, grant_created = ? WHERE code_hash = ?').run(grantId, created ? 1 : 0, codeHash);
   }
 
   // --- grants and tokens
 
   async upsertV1Grant(req: V1GrantRequest): Promise<Grant> {
-    const tx = this.db.transaction((): Row => {
+    // Runs inside the group commit's savepoint for this operation: all of it or none of it.
+    const op = (): Row => {
       const live = this.q(`SELECT * FROM grants WHERE user_id = ? AND app_id = ? AND dialect = 'v1' AND revoked_at IS NULL`).get(req.userId, req.appId) as
         | Row
         | undefined;
       if (live) {
         this.q('UPDATE access_tokens SET expires_at = ? WHERE grant_id = ?').run(req.tokenExpiresAt, live.id);
+        if (req.authCodeHash !== undefined) this.recordCodeGrantNow(req.authCodeHash, num(live.id), false);
         return this.q(
           `UPDATE grants SET authorized_at = ?, flow = ?, app_name = COALESCE(?, app_name), app_version = COALESCE(?, app_version),
              user_agent = COALESCE(?, user_agent) WHERE id = ? RETURNING *`,
@@ -222,9 +233,10 @@ export class SqliteStorage implements Storage {
         req.now,
         req.tokenExpiresAt,
       );
+      if (req.authCodeHash !== undefined) this.recordCodeGrantNow(req.authCodeHash, num(created.id), true);
       return created;
-    });
-    return this.group.submit(() => rowToGrant(tx()));
+    };
+    return this.group.submit(() => rowToGrant(op()));
   }
 
   async findGrantById(id: number): Promise<Grant | null> {
@@ -234,6 +246,21 @@ export class SqliteStorage implements Storage {
 
   async findAccessToken(tokenHash: string, now: number): Promise<TokenLookup | null> {
     return this.cache.read('token', tokenHash, () => this.loadAccessToken(tokenHash, now), (t) => t.expiresAt > now);
+  }
+
+  async findAccessTokenWithUser(tokenHash: string, now: number): Promise<{ lookup: TokenLookup; user: User } | null> {
+    return this.cache.read(
+      'token+user',
+      tokenHash,
+      () => {
+        const lookup = this.loadAccessToken(tokenHash, now);
+        if (!lookup) return null;
+        const r = this.q('SELECT * FROM users WHERE id = ?').get(lookup.userId) as Row | undefined;
+        return r ? { lookup, user: rowToUser(r) } : null;
+      },
+      (v) => v.lookup.expiresAt > now,
+      (v) => ({ lookup: { ...v.lookup }, user: { ...v.user } }),
+    );
   }
 
   private loadAccessToken(tokenHash: string, now: number): TokenLookup | null {
@@ -314,13 +341,13 @@ export class SqliteStorage implements Storage {
   }
 
   async touchPinPoll(userCode: string, now: number): Promise<number | null> {
-    const tx = this.db.transaction((): number | null => {
+    // The group commit's savepoint makes the read and the write one step.
+    return this.group.submit((): number | null => {
       const r = this.q('SELECT last_polled_at FROM pins WHERE user_code = ?').get(userCode) as Row | undefined;
       if (!r) return null;
       this.q('UPDATE pins SET last_polled_at = ? WHERE user_code = ?').run(now, userCode);
       return numOrNull(r.last_polled_at);
     });
-    return this.group.submit(() => tx());
   }
 
   async approvePin(userCode: string, grantId: number, now: number): Promise<boolean> {

@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { PinPollTimes } from '../../src/oauth/grants/pin-poll-times.js';
+
+/** The in-memory "Slow down" clock (decision 0080): it keeps only what the 1 s rule can still use. */
+describe('PinPollTimes', () => {
+  it('remembers the last answer per code', () => {
+    const t = new PinPollTimes(1000);
+    t.set('AAAAA', 5000);
+    t.set('BBBBB', 5100);
+    t.set('AAAAA', 5200);
+    assert.equal(t.get('AAAAA'), 5200);
+    assert.equal(t.get('BBBBB'), 5100);
+    assert.equal(t.get('CCCCC'), undefined);
+    t.delete('AAAAA');
+    assert.equal(t.get('AAAAA'), undefined);
+  });
+
+  it('keeps at most about two gaps of answers, so 100,000 codes polled once leave few entries behind', () => {
+    const t = new PinPollTimes(1000);
+    for (let i = 0; i < 100_000; i += 1) t.set(`C${i}`, i / 10); // 10 s of polls, 10,000 a second
+    assert.ok(t.size <= 20_001, `kept ${t.size}`);
+    assert.equal(t.get('C0'), undefined);
+    assert.equal(t.get('C99999'), 9999.9);
+  });
+
+  it('drops entries from the future when the clock goes back', () => {
+    const t = new PinPollTimes(1000);
+    t.set('AAAAA', 10_000);
+    t.set('BBBBB', 2_000);
+    assert.equal(t.get('AAAAA'), undefined);
+    assert.equal(t.get('BBBBB'), 2_000);
+  });
+});

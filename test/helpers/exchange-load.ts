@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
 import { callbackParams, WebAgent } from './web-agent.js';
 
 export interface ExchangeLoad {
@@ -10,6 +11,10 @@ export interface ExchangeLoad {
   waitForTokens(count: number, timeoutMs: number): Promise<void>;
   /** Stops the workers; connection errors after the server died are expected and ignored. */
   stop(): Promise<void>;
+  /** Lets the load run until most users hold a token, then kill -9s the server mid-stream and stops the load. */
+  killServerMidStream(server: ChildProcess, timeoutMs: number): Promise<void>;
+  /** Asserts every token a client received answers /users/settings with 200 on `apiUrl`. */
+  assertTokensWork(apiUrl: string): Promise<void>;
 }
 
 /**
@@ -65,7 +70,7 @@ export async function startExchangeLoad(opts: {
     }
   };
   const workers = agents.map((a) => worker(a));
-  return {
+  const load: ExchangeLoad = {
     issued,
     redeemed,
     async waitForTokens(count, timeoutMs) {
@@ -76,5 +81,23 @@ export async function startExchangeLoad(opts: {
       stopped = true;
       await Promise.all(workers);
     },
+    async killServerMidStream(server, timeoutMs) {
+      await load.waitForTokens(opts.users.length - 2, timeoutMs);
+      await new Promise((r) => setTimeout(r, 200));
+      const exited = new Promise((r) => server.once('exit', r));
+      server.kill('SIGKILL');
+      await exited;
+      await load.stop();
+      assert.ok(issued.size > 0, 'some tokens were issued before the crash');
+    },
+    async assertTokensWork(apiUrl) {
+      for (const [user, token] of issued) {
+        const res = await fetch(`${apiUrl}/users/settings?client_id=${opts.client.client_id}`, { headers: { authorization: `Bearer ${token}` } });
+        assert.equal(res.status, 200, `the token ${user} received still works after the crash`);
+        await res.text();
+      }
+      for (const [, n] of redeemed) assert.equal(n, 1, 'no code was redeemed twice');
+    },
   };
+  return load;
 }

@@ -21,14 +21,22 @@ describe('@dvcol/simkl-http-client: authorization code flow', () => {
   });
   after(async () => kf.close());
 
+  /** The library as its users configure it; only the API base URL points at keyfob. */
+  const newClient = () =>
+    new SimklClient(
+      {
+        client_id: fx.confidential.clientId,
+        client_secret: fx.confidential.clientSecret,
+        redirect_uri: REDIRECT_URI,
+        endpoint: kf.apiUrl,
+        useragent: 'keyfob-interop/1.0',
+      },
+      {},
+      simklApi,
+    );
+
   it('authorizes, exchanges the code with a JSON body and reads the settings', async () => {
-    const client = new SimklClient({
-      client_id: fx.confidential.clientId,
-      client_secret: fx.confidential.clientSecret,
-      redirect_uri: REDIRECT_URI,
-      endpoint: kf.apiUrl,
-      useragent: 'keyfob-interop/1.0',
-    }, {}, simklApi);
+    const client = newClient();
     const simklUrl = new URL(client.resolveAuthorizeUrl());
     assert.equal(simklUrl.origin, 'https://simkl.com');
     const url = `${kf.webUrl}${simklUrl.pathname}${simklUrl.search}`;
@@ -48,13 +56,7 @@ describe('@dvcol/simkl-http-client: authorization code flow', () => {
   });
 
   it('surfaces a reused code as the server\'s 401', async () => {
-    const client = new SimklClient({
-      client_id: fx.confidential.clientId,
-      client_secret: fx.confidential.clientSecret,
-      redirect_uri: REDIRECT_URI,
-      endpoint: kf.apiUrl,
-      useragent: 'keyfob-interop/1.0',
-    }, {}, simklApi);
+    const client = newClient();
     const simklUrl = new URL(client.resolveAuthorizeUrl());
     const consent = await agent.answerConsent(`${kf.webUrl}${simklUrl.pathname}${simklUrl.search}`, 'approve');
     const code = new URL(consent.headers.get('location')!).searchParams.get('code')!;

@@ -112,7 +112,7 @@ export function buildReport(input: Omit<Report, 'rows' | 'memory' | 'allChecksPa
     { backend: 'fastify', id: 'ceiling', title: 'ceiling: bare Fastify, fixed JSON', unit: 'request', available: true, rps: input.ceiling.rps, rpsRatio: 1, p50Ms: input.ceiling.before.p50Ms, p99Ms: input.ceiling.before.p99Ms, cpuUsPerOk: input.ceiling.cpuUsPerOk, cpuRatio: 1, serverBusy: input.ceiling.before.serverBusy, generatorBusy: input.ceiling.before.generatorBusy, checks: [] },
   ];
   for (const run of input.runs) for (const s of run.scenarios) rows.push(rowOf(run.name, s, input.ceiling));
-  const memory = input.runs.map((r) => memoryOf(r.name, r.memory));
+  const memory = input.runs.flatMap((r) => (r.memory ? [memoryOf(r.name, r.memory)] : []));
   const allChecksPassed = rows.every((r) => r.checks.every((c) => c.passed));
   const allTargetsMet = rows.every((r) => !r.met || Object.values(r.met).every(Boolean)) && memory.every((m) => m.withinLimit !== false);
   const { runs: _runs, ...rest } = input;

@@ -12,10 +12,20 @@ import { seedFixture } from './seed.js';
 export interface BackendRun {
   name: Backend['name'];
   scenarios: ScenarioResult[];
-  memory: PinMemory;
+  /** Absent when the PIN scenario was not run (`--only`). */
+  memory?: PinMemory;
 }
 
-export async function runBackend(root: string, backend: Backend, opts: { serverCore: number; seconds: number; log: (s: string) => void }): Promise<BackendRun> {
+/** The scenario names `--only` accepts. */
+export const SCENARIOS = ['token-validation', 'code-exchange', 'pin-polling', 'signin-flow'] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+export async function runBackend(
+  root: string,
+  backend: Backend,
+  opts: { serverCore: number; seconds: number; log: (s: string) => void; only?: ReadonlySet<ScenarioName> },
+): Promise<BackendRun> {
+  const wanted = (name: ScenarioName) => !opts.only || opts.only.has(name);
   const storage = await openStorage(backend.database);
   try {
     await storage.migrate();
@@ -24,17 +34,27 @@ export async function runBackend(root: string, backend: Backend, opts: { serverC
     try {
       const ctx: ScenarioContext = { kf, storage, fixture };
       const scenarios: ScenarioResult[] = [];
-      opts.log(`${backend.name}: token validation`);
-      scenarios.push(await runTokenValidation(ctx, opts.seconds));
-      opts.log(`${backend.name}: code exchange`);
-      scenarios.push(await runCodeExchange(ctx, opts.seconds));
+      let memory: PinMemory | undefined;
+      if (wanted('token-validation')) {
+        opts.log(`${backend.name}: token validation`);
+        scenarios.push(await runTokenValidation(ctx, opts.seconds));
+      }
+      if (wanted('code-exchange')) {
+        opts.log(`${backend.name}: code exchange`);
+        scenarios.push(await runCodeExchange(ctx, opts.seconds));
+      }
       // After the scenarios above, so the memory baseline is a server already warmed by load.
-      opts.log(`${backend.name}: PIN polling over 100,000 pending PINs`);
-      const pin = await runPinPolling(ctx, opts.seconds);
-      scenarios.push(pin.result);
-      opts.log(`${backend.name}: sign-in flow`);
-      scenarios.push(await runSigninFlow(ctx, opts.seconds));
-      return { name: backend.name, scenarios, memory: pin.memory };
+      if (wanted('pin-polling')) {
+        opts.log(`${backend.name}: PIN polling over 100,000 pending PINs`);
+        const pin = await runPinPolling(ctx, opts.seconds);
+        scenarios.push(pin.result);
+        memory = pin.memory;
+      }
+      if (wanted('signin-flow')) {
+        opts.log(`${backend.name}: sign-in flow`);
+        scenarios.push(await runSigninFlow(ctx, opts.seconds));
+      }
+      return { name: backend.name, scenarios, memory };
     } finally {
       await kf.stop();
     }

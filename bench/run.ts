@@ -4,7 +4,8 @@
  *
  * Layout: the server under test (ceiling, then keyfob on each backend, then the ceiling
  * again) runs alone on core 0; this process, the load generator, runs on core 1.
- * Options: --seconds N (per scenario, default 6), --no-postgres, --out FILE.
+ * Options: --seconds N (per scenario, default 6), --no-postgres, --out FILE,
+ * --only a,b (some of token-validation, code-exchange, pin-polling, signin-flow).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -14,7 +15,7 @@ import { postgresBackend, sqliteBackend, type Backend } from './backends.js';
 import { CONNECTIONS, MEASURE_S } from './load.js';
 import { hasTaskset, pinSelf } from './proc.js';
 import { buildReport, ceilingOf, renderReport, type BackendSkipped } from './report.js';
-import { runBackend, type BackendRun } from './run-backend.js';
+import { runBackend, SCENARIOS, type BackendRun, type ScenarioName } from './run-backend.js';
 import { runCeiling } from './scenarios/ceiling.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -40,6 +41,18 @@ async function main(): Promise<void> {
   const pinned = cpus().length >= 2 && pinSelf(LOAD_CORE);
   if (!pinned) log(hasTaskset ? 'fewer than 2 cores: nothing pinned' : 'taskset not found: nothing pinned');
 
+  let only: Set<ScenarioName> | undefined;
+  const onlyArg = arg('--only');
+  if (onlyArg !== undefined) {
+    const names = onlyArg.split(',').map((s) => s.trim());
+    const unknown = names.filter((n) => !(SCENARIOS as readonly string[]).includes(n));
+    if (unknown.length > 0) {
+      log(`unknown scenario ${unknown.join(', ')}: choose from ${SCENARIOS.join(', ')}`);
+      process.exit(2);
+    }
+    only = new Set(names as ScenarioName[]);
+  }
+
   const backends: Backend[] = [sqliteBackend()];
   const skipped: BackendSkipped[] = [];
   if (!process.argv.includes('--no-postgres')) {
@@ -51,7 +64,7 @@ async function main(): Promise<void> {
   log('ceiling (before)');
   const before = await runCeiling(ROOT, SERVER_CORE, seconds);
   const runs: BackendRun[] = [];
-  for (const b of backends) runs.push(await runBackend(ROOT, b, { serverCore: SERVER_CORE, seconds, log }));
+  for (const b of backends) runs.push(await runBackend(ROOT, b, { serverCore: SERVER_CORE, seconds, log, only }));
   log('ceiling (after)');
   const after = await runCeiling(ROOT, SERVER_CORE, seconds);
 

@@ -1,4 +1,5 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { pino } from 'pino';
 import { apiFrameworkErrors } from './api/envelope.js';
 import { registerApi } from './api/plugin.js';
 import { startCleanupScheduler, type CleanupScheduler } from './cleanup-scheduler.js';
@@ -40,15 +41,27 @@ export interface BuildOptions {
  */
 export async function buildServer(config: Config, storage: Storage, opts: BuildOptions = {}): Promise<KeyfobServer> {
   const clock = opts.clock ?? systemClock;
+  // One logger for both origins and keyfob's own lines (Redis, cleanup, failed requests).
+  const log: FastifyBaseLogger | undefined = opts.logger === false ? undefined : pino(loggerOptions(config), opts.logStream ?? pino.destination(1));
+  // Fastify writes request lines at info. Above info, the api origin runs without a Fastify
+  // logger: with one, Fastify makes a child logger and adds response listeners for every
+  // call whether or not a line is written, a tenth of a token check (bench/README.md).
+  // Its failed requests are logged through `log` instead (apiErrorHandler).
+  const requestLines = ['info', 'debug', 'trace'].includes(config.logLevel);
   const common = {
-    logger: opts.logger === false ? false : { ...loggerOptions(config), ...(opts.logStream ? { stream: opts.logStream } : {}) },
     trustProxy: config.trustProxy,
     return503OnClosing: true,
     forceCloseConnections: 'idle' as const,
-    ...(opts.logger === false ? {} : { childLoggerFactory: childLoggerFactory(config.logLevel) }),
+    ...(log ? { loggerInstance: log, childLoggerFactory: childLoggerFactory(config.logLevel) } : { logger: false }),
+    disableRequestLogging: !requestLines,
   };
   const web = Fastify({ ...common, bodyLimit: 64 * 1024, frameworkErrors: webFrameworkErrors });
-  const api = Fastify({ ...common, bodyLimit: 16 * 1024, frameworkErrors: apiFrameworkErrors(config.apiUrl) });
+  const api = Fastify({
+    ...common,
+    ...(requestLines ? {} : { loggerInstance: undefined, childLoggerFactory: undefined, logger: false }),
+    bodyLimit: 16 * 1024,
+    frameworkErrors: apiFrameworkErrors(config.apiUrl),
+  });
   // With a Redis URL the limits hold across every instance sharing it; without, per process.
   const limiter =
     opts.limiter ??
@@ -58,15 +71,15 @@ export async function buildServer(config: Config, storage: Storage, opts: BuildO
           now: () => clock.now(),
           onStateChange: (err) =>
             err
-              ? api.log.warn({ err: err.message }, 'Redis unreachable: rate limits are counted per instance until it is back')
-              : api.log.info('Redis reachable: rate limits are shared across instances'),
+              ? log?.warn({ err: err.message }, 'Redis unreachable: rate limits are counted per instance until it is back')
+              : log?.info('Redis reachable: rate limits are shared across instances'),
         })
       : new MemoryRateLimiter(() => clock.now()));
   const usage = new UsageRecorder(storage);
   const services: Services = { config, storage, clock, limiter, usage, secret: config.secret };
-  services.log = api.log;
+  services.log = log;
   await registerWeb(web, services);
-  await registerApi(api, services);
+  await registerApi(api, services, { ownLogger: requestLines });
   usage.start();
   const cleanup = startCleanupScheduler({ storage, clock, intervalMs: config.cleanupIntervalMs, log: () => services.log });
 

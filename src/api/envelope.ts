@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import { ProtocolError } from '../oauth/errors.js';
 import { StorageUnavailableError } from '../storage/storage.js';
 
@@ -38,10 +38,18 @@ export function sendProtocolError(reply: FastifyReply, err: ProtocolError, realm
   return reply.code(err.status).type('application/json; charset=utf-8').send(err.toBody());
 }
 
-export function apiErrorHandler(realm: string) {
+/**
+ * `log`: where failed requests are logged when the api origin runs without a Fastify logger
+ * (above info, see server.ts); otherwise the request's own logger, which carries its id.
+ */
+export function apiErrorHandler(realm: string, log?: () => FastifyBaseLogger | undefined) {
   return function handler(this: unknown, err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
     const pe = toProtocolError(err);
-    if (pe.id === 'internal' || pe.id === 'service_unavailable') request.log.error({ err }, 'request failed');
+    if (pe.id === 'internal' || pe.id === 'service_unavailable') {
+      const fallback = log?.();
+      if (fallback) fallback.error({ err, reqId: request.id, req: request }, 'request failed');
+      else request.log.error({ err }, 'request failed');
+    }
     return sendProtocolError(reply, pe, realm);
   };
 }

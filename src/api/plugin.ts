@@ -2,6 +2,7 @@ import formbody from '@fastify/formbody';
 import type { FastifyInstance } from 'fastify';
 import { ProtocolError } from '../oauth/errors.js';
 import type { Services } from '../services.js';
+import { requestArrived } from '../util/poll-phase.js';
 import { apiErrorHandler, realmOf, sendProtocolError } from './envelope.js';
 import { registerPinRoutes } from './pin-routes.js';
 import { registerTokenRoute } from './token-route.js';
@@ -16,8 +17,10 @@ const WEB_PATHS = ['/oauth/authorize', '/pin', '/signin', '/signup', '/settings'
 /**
  * The api origin (the `api.simkl.com` role): JSON only, every error in the reference's
  * envelope. Other route files register themselves through registerApiRoutes hooks below.
+ * `ownLogger` false: the Fastify instance has no logger, so failed requests are logged
+ * through `services.log`.
  */
-export async function registerApi(app: FastifyInstance, services: Services): Promise<void> {
+export async function registerApi(app: FastifyInstance, services: Services, opts: { ownLogger: boolean } = { ownLogger: true }): Promise<void> {
   const realm = realmOf(services.config.apiUrl);
 
   // Only the two content types of §5.1; anything else is 415 in the envelope.
@@ -37,6 +40,8 @@ export async function registerApi(app: FastifyInstance, services: Services): Pro
 
   // A callback hook, not an async one: it runs on every api call, and an async hook costs a promise each time.
   app.addHook('onRequest', (request, reply, done) => {
+    // Lets the SQLite read cache probe for other instances' commits once per poll phase (decision 0084).
+    requestArrived();
     reply.header('access-control-allow-origin', '*');
     reply.header('access-control-expose-headers', EXPOSED);
     if (request.method === 'OPTIONS') {
@@ -51,7 +56,7 @@ export async function registerApi(app: FastifyInstance, services: Services): Pro
     done();
   });
 
-  app.setErrorHandler(apiErrorHandler(realm));
+  app.setErrorHandler(apiErrorHandler(realm, opts.ownLogger ? undefined : () => services.log));
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?', 1)[0]!;
     if (WEB_PATHS.some((p) => path === p || path.startsWith(`${p}/`))) {

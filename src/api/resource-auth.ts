@@ -1,69 +1,97 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { RateResult } from '../ratelimit/limiter.js';
 import { ProtocolError } from '../oauth/errors.js';
 import { hashToken, looksLikeV1Token } from '../oauth/tokens.js';
 import type { Services } from '../services.js';
 import type { TokenLookup, User } from '../storage/storage.js';
 import { bearerToken, requestClientId } from './client.js';
 
+/** A call's token, accepted, and the account it acts for. */
+export interface Authorized {
+  lookup: TokenLookup;
+  user: User;
+}
+
 /**
  * §10.4: 10 GET/s and 1 POST/s, per token when one is sent, else per client_id.
- * Answers 429 rate_limit with Retry-After.
+ * Answers 429 rate_limit with Retry-After. Without a promise when the limiter can count
+ * at once (the in-process one).
  */
-async function enforceApiRate(services: Services, request: FastifyRequest, reply: FastifyReply, key: string): Promise<void> {
+function enforceApiRate(services: Services, request: FastifyRequest, reply: FastifyReply, key: string): void | Promise<void> {
   if (!services.config.rateLimits) return;
   const isGet = request.method === 'GET' || request.method === 'HEAD';
   const limit = isGet ? 10 : 1;
-  const r = await services.limiter.hit(`api:${isGet ? 'get' : 'post'}:${key}`, limit, 1000);
-  if (!r.allowed) {
-    reply.header('retry-after', String(Math.max(1, Math.ceil(r.resetMs / 1000))));
-    throw new ProtocolError('rate_limit');
-  }
+  const counter = `api:${isGet ? 'get' : 'post'}:${key}`;
+  const { limiter } = services;
+  if (limiter.hitNow) return checkRate(reply, limiter.hitNow(counter, limit, 1000));
+  return limiter.hit(counter, limit, 1000).then((r) => checkRate(reply, r));
+}
+
+function checkRate(reply: FastifyReply, r: RateResult): void {
+  if (r.allowed) return;
+  reply.header('retry-after', String(Math.max(1, Math.ceil(r.resetMs / 1000))));
+  throw new ProtocolError('rate_limit');
+}
+
+/** SHA-256 of the bearer token when one of the V1 shape is sent, else null: junk never reaches the storage. */
+function sentTokenHash(request: FastifyRequest): string | null {
+  const token = bearerToken(request);
+  return token !== undefined && looksLikeV1Token(token) ? hashToken(token) : null;
 }
 
 /**
  * Authorizes a call to a user endpoint (§9): client_id first (412 client_id_failed),
  * then the bearer token (401 user_token_failed). A token only works with the client_id
- * it was issued to (docs/decisions/0005).
+ * it was issued to (docs/decisions/0005). Returns the token and its user; a token whose
+ * user is gone is refused like an unknown token.
  *
- * Hot path: a valid token whose app matches the client_id costs one indexed lookup;
- * the app is looked up on its own only to tell a 412 from a 401.
+ * Hot path, every API call: a valid token whose app matches the client_id costs one
+ * lookup of token and user together (decision 0081), and no promise at all where the
+ * storage and the limiter answer at once (SQLite, in-process limits; decision 0085).
+ * The app is looked up on its own only to tell a 412 from a 401.
  */
-export async function requireUserToken(services: Services, request: FastifyRequest, reply: FastifyReply): Promise<TokenLookup> {
+export function requireUserTokenWithUser(services: Services, request: FastifyRequest, reply: FastifyReply): Authorized | Promise<Authorized> {
+  const { storage } = services;
   const clientId = requestClientId(request);
   if (!clientId) throw new ProtocolError('client_id_failed');
-  const token = bearerToken(request);
-  const lookup = token !== undefined && looksLikeV1Token(token) ? await services.storage.findAccessToken(hashToken(token), services.clock.now()) : null;
-  if (lookup && lookup.clientId === clientId) return accepted(services, request, reply, lookup);
-  return refuse(services, request, reply, clientId);
+  const hash = sentTokenHash(request);
+  const now = services.clock.now();
+  if (hash !== null && storage.findAccessTokenWithUserNow) {
+    return settle(services, request, reply, clientId, now, storage.findAccessTokenWithUserNow(hash, now));
+  }
+  return findTokenWithUser(services, hash, now).then((found) => settle(services, request, reply, clientId, now, found));
 }
 
-/**
- * requireUserToken, and the token's user: one storage lookup where the storage offers it
- * (decision 0081). A token whose user is gone is refused like an unknown token.
- */
-export async function requireUserTokenWithUser(services: Services, request: FastifyRequest, reply: FastifyReply): Promise<{ lookup: TokenLookup; user: User }> {
-  const storage = services.storage;
-  if (!storage.findAccessTokenWithUser) {
-    const lookup = await requireUserToken(services, request, reply);
-    const user = await storage.findUserById(lookup.userId);
-    if (!user) throw new ProtocolError('user_token_failed');
-    return { lookup, user };
-  }
-  const clientId = requestClientId(request);
-  if (!clientId) throw new ProtocolError('client_id_failed');
-  const token = bearerToken(request);
-  const found = token !== undefined && looksLikeV1Token(token) ? await storage.findAccessTokenWithUser(hashToken(token), services.clock.now()) : null;
-  if (found && found.lookup.clientId === clientId) {
-    await accepted(services, request, reply, found.lookup);
+/** The storage's combined lookup, or the token and then its user where it has none. */
+async function findTokenWithUser(services: Services, hash: string | null, now: number): Promise<Authorized | null> {
+  if (hash === null) return null;
+  const { storage } = services;
+  if (storage.findAccessTokenWithUser) return storage.findAccessTokenWithUser(hash, now);
+  const lookup = await storage.findAccessToken(hash, now);
+  const user = lookup ? await storage.findUserById(lookup.userId) : null;
+  return lookup && user ? { lookup, user } : null;
+}
+
+/** The found token accepted (its rate counted, its use recorded for Connected Apps), or the refusal. */
+function settle(
+  services: Services,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  clientId: string,
+  now: number,
+  found: Authorized | null,
+): Authorized | Promise<Authorized> {
+  if (!found || found.lookup.clientId !== clientId) return refuse(services, request, reply, clientId);
+  const lookup = found.lookup;
+  const counted = enforceApiRate(services, request, reply, `token:${lookup.grantId}`);
+  if (counted === undefined) {
+    services.usage.record(lookup.grantId, now);
     return found;
   }
-  return refuse(services, request, reply, clientId);
-}
-
-async function accepted(services: Services, request: FastifyRequest, reply: FastifyReply, lookup: TokenLookup): Promise<TokenLookup> {
-  if (services.config.rateLimits) await enforceApiRate(services, request, reply, `token:${lookup.grantId}`);
-  services.usage.record(lookup.grantId, services.clock.now());
-  return lookup;
+  return counted.then(() => {
+    services.usage.record(lookup.grantId, now);
+    return found;
+  });
 }
 
 /** The token is missing, unknown or another app's: 412 when the client_id is unknown, else 401. */

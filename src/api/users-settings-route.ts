@@ -3,12 +3,28 @@ import type { Services } from '../services.js';
 import type { User } from '../storage/storage.js';
 import { requireUserTokenWithUser } from './resource-auth.js';
 
+/**
+ * joined_at strings by creation time: formatting a date costs more than the rest of the body,
+ * and the same few accounts call again and again. Bounded; starts over when full.
+ */
+const joinedAtText = new Map<number, string>();
+
+function joinedAt(createdAt: number): string {
+  let text = joinedAtText.get(createdAt);
+  if (text === undefined) {
+    text = new Date(createdAt).toISOString();
+    if (joinedAtText.size >= 10_000) joinedAtText.clear();
+    joinedAtText.set(createdAt, text);
+  }
+  return text;
+}
+
 /** §9.3: the settings shape, filled from the account. */
 export function settingsBody(user: User): unknown {
   return {
     user: {
       name: user.displayName || user.username,
-      joined_at: new Date(user.createdAt).toISOString(),
+      joined_at: joinedAt(user.createdAt),
       gender: user.gender,
       avatar: user.avatar,
       bio: user.bio,
@@ -24,9 +40,10 @@ export function settingsBody(user: User): unknown {
  * with an empty body under Content-Type: application/json; all three are accepted.
  */
 export function registerUsersSettingsRoute(app: FastifyInstance, services: Services): void {
-  const handler = async (request: FastifyRequest, reply: FastifyReply) => {
-    const { user } = await requireUserTokenWithUser(services, request, reply);
-    return settingsBody(user);
+  // Not async: when the storage answers at once, the body is returned without a promise (decision 0085).
+  const handler = (request: FastifyRequest, reply: FastifyReply) => {
+    const found = requireUserTokenWithUser(services, request, reply);
+    return found instanceof Promise ? found.then(({ user }) => settingsBody(user)) : settingsBody(found.user);
   };
   // A 200 schema lets Fastify compile a serializer for this body instead of JSON.stringify on every call.
   const schema = { response: { 200: SETTINGS_SCHEMA } };

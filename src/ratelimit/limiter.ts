@@ -14,6 +14,8 @@ export interface RateResult {
 export interface RateLimiter {
   /** Counts one hit on key; allowed while the count within the window is at most limit. */
   hit(key: string, limit: number, windowMs: number): Promise<RateResult>;
+  /** Optional: hit, answered at once, for a limiter that counts in this process (no promise on the hot path). */
+  hitNow?(key: string, limit: number, windowMs: number): RateResult;
   /** Reads the count without adding to it. */
   peek(key: string, windowMs: number): Promise<number>;
   /** Forgets a key (e.g. after a successful sign-in). */
@@ -35,6 +37,10 @@ export class MemoryRateLimiter implements RateLimiter {
   }
 
   async hit(key: string, limit: number, windowMs: number): Promise<RateResult> {
+    return this.hitNow(key, limit, windowMs);
+  }
+
+  hitNow(key: string, limit: number, windowMs: number): RateResult {
     const t = this.now();
     this.sweep(t);
     let w = this.windows.get(key);

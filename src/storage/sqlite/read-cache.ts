@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { currentPollPhase } from '../../util/poll-phase.js';
 
 /** Entries kept per kind before the cache starts over: bounds memory, not correctness. */
 const MAX_ENTRIES = 10_000;
@@ -9,15 +10,20 @@ const MAX_ENTRIES = 10_000;
  * token request) skip the query
  * without ever answering from stale data (docs/decisions/0050).
  *
- * "Unchanged" is proven before every cached read, with two cheap probes:
+ * "Unchanged" is proven before cached reads, with two cheap probes:
  * - `PRAGMA data_version` changes when any other connection, in this process or in any
  *   other instance sharing the database file, has committed since this connection last
- *   asked (https://sqlite.org/pragma.html#pragma_data_version);
+ *   asked (https://sqlite.org/pragma.html#pragma_data_version). It opens a read
+ *   transaction (about 1 µs), so it is asked once per event-loop poll phase in which
+ *   requests arrived, and before every read anywhere else (docs/decisions/0084): every
+ *   request of a poll phase was sent before the phase began, so a commit that finished
+ *   before a request was sent is seen by that request;
  * - `total_changes()` counts every row this connection itself has inserted, updated or
  *   deleted (https://sqlite.org/lang_corefunc.html#total_changes), which data_version
- *   does not report.
+ *   does not report. Asked before every cached read: this instance's own revoke is seen by
+ *   the very next lookup, even in the same poll phase.
  * If either moved, everything cached is dropped before the read. A revoke committed by
- * any instance is therefore seen by the very next lookup on every instance.
+ * any instance is therefore seen by every request sent after it, on every instance.
  *
  * The probes are read before the row is loaded, so a commit racing with the load can only
  * make the cached row newer than its tag, never older: the next probe drops it anyway.
@@ -27,6 +33,8 @@ export class ReadCache {
   private readonly totalChanges: Database.Statement;
   private version: unknown = null;
   private changes: unknown = null;
+  /** The poll phase in which data_version was last asked (0: not in a known phase). */
+  private probedPhase = 0;
   private readonly kinds = new Map<string, Map<string | number, unknown>>();
 
   constructor(db: Database.Database) {
@@ -39,6 +47,7 @@ export class ReadCache {
     this.kinds.clear();
     this.version = null;
     this.changes = null;
+    this.probedPhase = 0;
   }
 
   /**
@@ -59,6 +68,26 @@ export class ReadCache {
     return result;
   }
 
+  /** Drops everything cached if another connection committed or this one wrote since the last probe. */
+  private dropIfChanged(): void {
+    let moved = false;
+    const phase = currentPollPhase();
+    if (phase === 0 || phase !== this.probedPhase) {
+      const version = this.dataVersion.get();
+      this.probedPhase = phase;
+      if (version !== this.version) {
+        this.version = version;
+        moved = true;
+      }
+    }
+    const changes = this.totalChanges.get();
+    if (changes !== this.changes) {
+      this.changes = changes;
+      moved = true;
+    }
+    if (moved) this.kinds.clear();
+  }
+
   /**
    * The cached value of `kind`/`key` if the database is unchanged since it was loaded and
    * `fresh(value)` still holds; else `load()`'s answer, cached when it is not null.
@@ -71,13 +100,7 @@ export class ReadCache {
     fresh: (value: T) => boolean = () => true,
     copy: (value: T) => T = (value) => ({ ...value }),
   ): T | null {
-    const version = this.dataVersion.get();
-    const changes = this.totalChanges.get();
-    if (version !== this.version || changes !== this.changes) {
-      this.kinds.clear();
-      this.version = version;
-      this.changes = changes;
-    }
+    this.dropIfChanged();
     let entries = this.kinds.get(kind);
     if (!entries) {
       entries = new Map();

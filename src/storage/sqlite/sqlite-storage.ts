@@ -249,6 +249,10 @@ export class SqliteStorage implements Storage {
   }
 
   async findAccessTokenWithUser(tokenHash: string, now: number): Promise<{ lookup: TokenLookup; user: User } | null> {
+    return this.findAccessTokenWithUserNow(tokenHash, now);
+  }
+
+  findAccessTokenWithUserNow(tokenHash: string, now: number): { lookup: TokenLookup; user: User } | null {
     return this.cache.read(
       'token+user',
       tokenHash,

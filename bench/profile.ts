@@ -79,7 +79,7 @@ async function main(): Promise<void> {
   const ctx: ScenarioContext = { kf, storage, fixture };
   try {
     const result =
-      scenario === 'code-exchange' ? await runCodeExchange(ctx, 6) : scenario === 'pin-polling' ? (await runPinPolling(ctx, 6)).result : await runTokenValidation(ctx, 6);
+      scenario === 'code-exchange' ? await runCodeExchange(ctx, 6) : scenario === 'pin-polling' ? (await runPinPolling(ctx, 6)).results.at(-1)! : await runTokenValidation(ctx, 6);
     const m = result.measurement;
     process.stdout.write(`${scenario}: ${m ? `${Math.round(m.rps)} /s, ${m.cpuUsPerOk.toFixed(1)} µs CPU each, server core ${(100 * m.serverBusy).toFixed(0)}% busy, load core ${(100 * m.generatorBusy).toFixed(0)}% busy` : result.note}\n`);
   } finally {

@@ -47,7 +47,7 @@ export async function runBackend(
       if (wanted('pin-polling')) {
         opts.log(`${backend.name}: PIN polling over 100,000 pending PINs`);
         const pin = await runPinPolling(ctx, opts.seconds);
-        scenarios.push(pin.result);
+        scenarios.push(...pin.results);
         memory = pin.memory;
       }
       if (wanted('signin-flow')) {

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { apiFrameworkErrors } from './api/envelope.js';
 import { registerApi } from './api/plugin.js';
@@ -53,7 +53,7 @@ export async function buildServer(config: Config, storage: Storage, opts: BuildO
     return503OnClosing: true,
     forceCloseConnections: 'idle' as const,
     ...(log ? { loggerInstance: log, childLoggerFactory: childLoggerFactory(config.logLevel) } : { logger: false }),
-    disableRequestLogging: !requestLines,
+    logController: new LogController({ disableRequestLogging: !requestLines }),
   };
   const web = Fastify({ ...common, bodyLimit: 64 * 1024, frameworkErrors: webFrameworkErrors });
   const api = Fastify({

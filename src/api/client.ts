@@ -19,11 +19,3 @@ export function requestMeta(request: FastifyRequest): ClientMeta {
   const ua = request.headers['user-agent'];
   return { appName: s(q['app-name']), appVersion: s(q['app-version']), userAgent: s(ua) };
 }
-
-/** RFC 6750 §2.1, reference §2.2: scheme case-insensitive, token case-sensitive. */
-export function bearerToken(request: FastifyRequest): string | undefined {
-  const h = request.headers.authorization;
-  if (!h) return undefined;
-  const m = /^bearer[ ]+(\S+)\s*$/i.exec(h);
-  return m ? m[1] : undefined;
-}

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { PinRateLimitError, pollPin, resolvePinClient, startPin } from '../oauth/grants/pin.js';
 import { readNonEmpty } from '../oauth/params.js';
+import { then } from '../util/maybe-promise.js';
 import type { Services } from '../services.js';
 import { requestClientId, requestMeta } from './client.js';
 
@@ -32,11 +33,12 @@ export function registerPinRoutes(app: FastifyInstance, services: Services): voi
     );
   });
 
-  app.get<{ Params: { user_code: string } }>('/oauth/pin/:user_code', async (request, reply) => {
-    const client = await resolvePinClient(services, requestClientId(request));
-    noStore(reply);
-    return withRetryAfter(reply, () =>
-      pollPin(services, { app: client, rawCode: request.params.user_code, meta: requestMeta(request), ip: request.ip, verificationUri }),
-    );
+  // Not async: a pending poll is answered without a promise when the storage answers at once (decision 0085).
+  app.get<{ Params: { user_code: string } }>('/oauth/pin/:user_code', (request, reply) => {
+    const answer = then(resolvePinClient(services, requestClientId(request)), (client) => {
+      noStore(reply);
+      return pollPin(services, { app: client, rawCode: request.params.user_code, meta: () => requestMeta(request), ip: request.ip, verificationUri });
+    });
+    return answer instanceof Promise ? withRetryAfter(reply, () => answer) : answer;
   });
 }

@@ -1,10 +1,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RateResult } from '../ratelimit/limiter.js';
 import { ProtocolError } from '../oauth/errors.js';
-import { hashToken, looksLikeV1Token } from '../oauth/tokens.js';
+import { hashToken } from '../oauth/tokens.js';
 import type { Services } from '../services.js';
 import type { TokenLookup, User } from '../storage/storage.js';
-import { bearerToken, requestClientId } from './client.js';
+import { requestClientId } from './client.js';
 
 /** A call's token, accepted, and the account it acts for. */
 export interface Authorized {
@@ -33,10 +33,17 @@ function checkRate(reply: FastifyReply, r: RateResult): void {
   throw new ProtocolError('rate_limit');
 }
 
+/**
+ * `Authorization: Bearer <V1 token>` in one test: bearerToken's rule (RFC 6750 §2.1, scheme
+ * in any case, one or more spaces) and looksLikeV1Token's shape (64 lower-case hex).
+ */
+const V1_BEARER = /^[Bb][Ee][Aa][Rr][Ee][Rr] +([0-9a-f]{64})\s*$/;
+
 /** SHA-256 of the bearer token when one of the V1 shape is sent, else null: junk never reaches the storage. */
 function sentTokenHash(request: FastifyRequest): string | null {
-  const token = bearerToken(request);
-  return token !== undefined && looksLikeV1Token(token) ? hashToken(token) : null;
+  const header = request.headers.authorization;
+  const m = header === undefined ? null : V1_BEARER.exec(header);
+  return m ? hashToken(m[1]!) : null;
 }
 
 /**

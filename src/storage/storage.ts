@@ -15,6 +15,8 @@
  *   when the database cannot be reached, so the origins can answer 503.
  */
 
+import type { MaybePromise } from '../util/maybe-promise.js';
+
 export type Dialect = 'v1' | 'v2';
 
 export interface User {
@@ -173,6 +175,9 @@ export interface Pin extends ClientMeta {
   createdIp: string | null;
 }
 
+/** The fields of a PIN a poll reads (§7.2): the row narrowed to what pollPin decides on. */
+export type PinPollState = Pick<Pin, 'userCode' | 'appId' | 'expiresAt' | 'grantId' | 'lastPolledAt'>;
+
 export interface Session {
   idHash: string;
   userId: number;
@@ -204,7 +209,8 @@ export interface Storage {
 
   // --- apps
   createApp(app: NewApp): Promise<App>;
-  findAppByClientId(clientId: string): Promise<App | null>;
+  /** May answer at once (SQLite) so the PIN poll and token paths need no promise (decision 0085). */
+  findAppByClientId(clientId: string): MaybePromise<App | null>;
   findAppById(id: number): Promise<App | null>;
   listApps(): Promise<App[]>;
   listAppsByOwner(ownerId: number): Promise<App[]>;
@@ -258,6 +264,8 @@ export interface Storage {
   /** Inserts a PIN; returns false (and stores nothing) if the user code is already taken by a live PIN. */
   createPin(pin: Pin): Promise<boolean>;
   findPin(userCode: string): Promise<Pin | null>;
+  /** What a device's poll needs of its PIN, and nothing more; may answer at once (decision 0085). */
+  findPinPollState(userCode: string): MaybePromise<PinPollState | null>;
   /** The live (not expired) PINs among these user codes, in one query (at most a few hundred codes). */
   findLivePinsByCodes(userCodes: readonly string[], now: number): Promise<Pin[]>;
   countLivePinsForApp(appId: number, now: number): Promise<number>;

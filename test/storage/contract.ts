@@ -421,6 +421,19 @@ export function defineStorageContract(name: string, harness: StorageHarness): vo
         assert.equal(await s.findPin('NOSUCHPIN'), null);
       });
 
+      it('reads what a poll needs of a PIN, its approval and first poll seen through another instance', async () => {
+        const owner = await user();
+        const a = await app(owner.id);
+        const p = pin(a.id);
+        assert.equal(await s.createPin(p), true);
+        assert.deepEqual(await s.findPinPollState(p.userCode), { userCode: p.userCode, appId: a.id, expiresAt: p.expiresAt, grantId: null, lastPolledAt: null });
+        assert.equal(await s.touchPinPoll(p.userCode, T0 + 5), null);
+        const g = await s.upsertV1Grant(grantReq(owner.id, a.id, { flow: 'pin' }));
+        assert.equal(await s.approvePin(p.userCode, g.id, T0 + 6), true);
+        assert.deepEqual(await peer.findPinPollState(p.userCode), { userCode: p.userCode, appId: a.id, expiresAt: p.expiresAt, grantId: g.id, lastPolledAt: T0 + 5 });
+        assert.equal(await s.findPinPollState('NOSUCHPIN'), null);
+      });
+
       it('lets a new PIN take the code of an expired one', async () => {
         const owner = await user();
         const a = await app(owner.id);

@@ -7,6 +7,8 @@ import { issueV1Token } from '../../src/oauth/grants/v1-token.js';
 import { hashToken } from '../../src/oauth/tokens.js';
 import { SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
 import { ManualClock } from '../../src/util/clock.js';
+import { requestArrived } from '../../src/util/poll-phase.js';
+import { setImmediate as nextCheckPhase } from 'node:timers/promises';
 import { getSettings } from '../helpers/flows.js';
 import { seedFixture, startKeyfob, TEST_SECRET, type Fixture, type TestKeyfob } from '../helpers/keyfob.js';
 
@@ -50,6 +52,56 @@ describe('SQLite read cache: a change on any instance is seen by the very next l
     assert.equal((await a.findAccessToken(g.tokenHash, clock.now()))?.grantId, g.grant.id);
     assert.equal(await b.revokeGrant(g.grant.id, g.user.id, clock.now()), true);
     assert.equal(await a.findAccessToken(g.tokenHash, clock.now()), null);
+  });
+
+  it('inside a poll phase, another instance is probed once; this instance\'s own revoke is seen at once (decision 0084)', async () => {
+    const elsewhere = await grantWithToken(a, 'phase_elsewhere');
+    const here = await grantWithToken(a, 'phase_here');
+    await nextCheckPhase();
+    // Probed outside any phase: not reused inside the next one.
+    assert.ok(a.findAccessTokenWithUserNow(elsewhere.tokenHash, clock.now()));
+    assert.equal(await b.revokeGrant(elsewhere.grant.id, elsewhere.user.id, clock.now()), true);
+    requestArrived();
+    assert.equal(a.findAccessTokenWithUserNow(elsewhere.tokenHash, clock.now()), null, 'a commit made before the phase began is seen');
+    await nextCheckPhase();
+
+    requestArrived();
+    assert.ok(a.findAccessTokenWithUserNow(here.tokenHash, clock.now()));
+    assert.equal(await a.revokeGrant(here.grant.id, here.user.id, clock.now()), true);
+    assert.equal(a.findAccessTokenWithUserNow(here.tokenHash, clock.now()), null, 'this connection\'s own write is seen within the phase');
+    await nextCheckPhase();
+  });
+
+  it('a probe is reused within its poll phase only (decision 0084)', async () => {
+    const g = await grantWithToken(a, 'phase_reuse');
+    await nextCheckPhase();
+    requestArrived();
+    assert.ok(a.findAccessTokenWithUserNow(g.tokenHash, clock.now()));
+    // Committed after this phase began: requests of this phase were sent before it.
+    assert.equal(await b.revokeGrant(g.grant.id, g.user.id, clock.now()), true);
+    assert.ok(a.findAccessTokenWithUserNow(g.tokenHash, clock.now()), 'the phase\'s probe is reused');
+    await nextCheckPhase();
+    assert.equal(a.findAccessTokenWithUserNow(g.tokenHash, clock.now()), null, 'outside a phase every read probes');
+    requestArrived();
+    assert.equal(a.findAccessTokenWithUserNow(g.tokenHash, clock.now()), null, 'and so does the next phase');
+    await nextCheckPhase();
+  });
+
+  it('hands out frozen records: no caller can change what the next caller reads', async () => {
+    const g = await grantWithToken(a, 'frozen');
+    const found = a.findAccessTokenWithUserNow(g.tokenHash, clock.now())!;
+    assert.ok(Object.isFrozen(found) && Object.isFrozen(found.user) && Object.isFrozen(found.lookup));
+    assert.throws(() => {
+      (found.user as { displayName: string }).displayName = 'changed';
+    }, TypeError);
+    const lookup = (await a.findAccessToken(g.tokenHash, clock.now()))!;
+    assert.throws(() => {
+      (lookup as { clientId: string }).clientId = 'someone-else';
+    }, TypeError);
+    const app = (await a.findAppByClientId(g.app.clientId))!;
+    assert.throws(() => (app.redirectUris as string[]).push('https://evil.example/cb'), TypeError);
+    assert.equal((await a.findUserById(g.user.id))?.displayName, 'frozen');
+    assert.deepEqual((await a.findAppByClientId(g.app.clientId))?.redirectUris, []);
   });
 
   it('a revoke through the same connection answers null at once', async () => {
@@ -97,7 +149,6 @@ describe('SQLite read cache: a change on any instance is seen by the very next l
     const first = await a.findAccessTokenWithUser(g.tokenHash, clock.now());
     assert.equal(first?.lookup.grantId, g.grant.id);
     assert.equal(first?.user.id, g.user.id);
-    first!.user.displayName = 'changed by a caller';
     assert.equal((await a.findAccessTokenWithUser(g.tokenHash, clock.now()))?.user.displayName, 'combined');
     b.handle.prepare('UPDATE users SET display_name = ? WHERE id = ?').run('Renamed', g.user.id);
     assert.equal((await a.findAccessTokenWithUser(g.tokenHash, clock.now()))?.user.displayName, 'Renamed');
@@ -143,21 +194,6 @@ describe('SQLite read cache: a change on any instance is seen by the very next l
     assert.equal(await a.findAccessToken(g.tokenHash, clock.now()), null);
   });
 
-  it('hands out copies: changing a returned record does not change the next answer', async () => {
-    const g = await grantWithToken(a, 'copied');
-    const first = await a.findUserById(g.user.id);
-    assert.ok(first);
-    first.displayName = 'changed by a caller';
-    assert.equal((await a.findUserById(g.user.id))?.displayName, 'copied');
-    const lookup = await a.findAccessToken(g.tokenHash, clock.now());
-    assert.ok(lookup);
-    lookup.clientId = 'someone-else';
-    assert.equal((await a.findAccessToken(g.tokenHash, clock.now()))?.clientId, 'client-copied');
-    const app = await a.findAppByClientId('client-copied');
-    assert.ok(app);
-    app.redirectUris.push('https://attacker.example/cb');
-    assert.deepEqual((await a.findAppByClientId('client-copied'))?.redirectUris, []);
-  });
 });
 
 describe('two keyfob instances on one SQLite file', () => {

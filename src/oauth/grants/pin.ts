@@ -5,6 +5,7 @@ import { ProtocolError } from '../errors.js';
 import { isRegisteredRedirectUri } from '../redirect-uri.js';
 import { deriveV1AccessToken } from '../tokens.js';
 import { generateUserCode, neighbourCodes, normalizeUserCode } from '../user-codes.js';
+import { then, type MaybePromise } from '../../util/maybe-promise.js';
 import { PinPollTimes } from './pin-poll-times.js';
 import { issueV1Token } from './v1-token.js';
 
@@ -72,14 +73,17 @@ export class PinRateLimitError extends ProtocolError {
  * Who is asking, checked first on both PIN endpoints (§7.1, §10.2, §10.3):
  *   1. client_id present (query or simkl-api-key) and names an app -> 412 client_id_failed
  *   2. the app is a V1 app                                          -> 400 unauthorized_client
+ * At once when the storage answers at once (decision 0085).
  */
-export async function resolvePinClient(deps: ProtocolDeps, clientId: string | undefined): Promise<App> {
-  const app = clientId && clientId.length <= 200 ? await deps.storage.findAppByClientId(clientId) : null;
-  if (!app) throw new ProtocolError('client_id_failed');
-  if (app.dialect !== 'v1') {
-    throw new ProtocolError('unauthorized_client', 'This client_id is an OAuth 2.0 app: use POST /oauth2/device instead of /oauth/pin');
-  }
-  return app;
+export function resolvePinClient(deps: ProtocolDeps, clientId: string | undefined): MaybePromise<App> {
+  if (!clientId || clientId.length > 200) throw new ProtocolError('client_id_failed');
+  return then(deps.storage.findAppByClientId(clientId), (app) => {
+    if (!app) throw new ProtocolError('client_id_failed');
+    if (app.dialect !== 'v1') {
+      throw new ProtocolError('unauthorized_client', 'This client_id is an OAuth 2.0 app: use POST /oauth2/device instead of /oauth/pin');
+    }
+    return app;
+  });
 }
 
 const lastSweep = new WeakMap<object, number>();
@@ -159,6 +163,19 @@ function pollTimesOf(deps: PinDeps): PinPollTimes {
   return polls;
 }
 
+/** The answer to most polls: built once. */
+const PENDING: PinPollResponse = Object.freeze({ result: 'KO', message: 'Authorization pending' } as const);
+const SLOW_DOWN: PinPollResponse = Object.freeze({ result: 'KO', message: 'Slow down' } as const);
+
+/** What a poll knows of its caller; `meta` is read only when a fresh PIN is made. */
+export interface PollInput {
+  app: App;
+  rawCode: string;
+  meta: () => ClientMeta;
+  ip: string;
+  verificationUri: string;
+}
+
 /**
  * GET /oauth/pin/{user_code} after the client is resolved (§7.2). In order:
  *   1. the code is well formed, exists, is live and belongs to this app; otherwise it is
@@ -167,38 +184,43 @@ function pollTimesOf(deps: PinDeps): PinPollTimes {
  *   2. answered less than minPollGapMs ago                  -> "Slow down" (no write)
  *   3. approved: consumed atomically                        -> {"result":"OK","access_token"}
  *   4. otherwise the poll time is recorded                  -> "Authorization pending"
- * A pending poll costs one read on the primary key; only a code's first answered poll is
- * also written (decision 0080). A too-fast one costs the read.
+ * A pending poll costs one read of four columns on the primary key, and no promise where
+ * the storage answers at once (decision 0085); only a code's first answered poll is also
+ * written (decision 0080). A too-fast one costs the read.
  */
-export async function pollPin(
-  deps: PinDeps,
-  input: { app: App; rawCode: string; meta: ClientMeta; ip: string; verificationUri: string },
-): Promise<PinPollResponse | PinInitResponse> {
+export function pollPin(deps: PinDeps, input: PollInput): MaybePromise<PinPollResponse | PinInitResponse> {
   const { app } = input;
   const code = normalizeUserCode(input.rawCode);
   const now = deps.clock.now();
-  const pin = code === null ? null : await deps.storage.findPin(code);
-  if (!pin || pin.appId !== app.id || pin.expiresAt <= now) {
-    return startPin(deps, { app, redirect: undefined, meta: input.meta, ip: input.ip, verificationUri: input.verificationUri });
-  }
-  const polls = pollTimesOf(deps);
-  const answeredAt = Math.max(polls.get(pin.userCode) ?? -Infinity, pin.lastPolledAt ?? -Infinity);
-  if (now - answeredAt < PIN_LIMITS.minPollGapMs && now >= answeredAt) {
-    return { result: 'KO', message: 'Slow down' };
-  }
-  if (pin.grantId !== null) {
-    polls.delete(pin.userCode);
-    const collected = await deps.storage.consumeApprovedPin(pin.userCode, app.id);
-    const grant = collected?.grantId ? await deps.storage.findGrantById(collected.grantId) : null;
-    if (grant && grant.revokedAt === null) return { result: 'OK', access_token: deriveV1AccessToken(deps.secret, grant.tokenSeed) };
-    // Collected by a concurrent poll, or the grant was revoked in between: this code is gone.
-    return startPin(deps, { app, redirect: undefined, meta: input.meta, ip: input.ip, verificationUri: input.verificationUri });
-  }
-  polls.set(pin.userCode, now);
-  // Only the first answered poll is written (it shows the device is polling, and holds
-  // "Slow down" for that poll on every instance); later ones are kept in memory (decision 0080).
-  if (pin.lastPolledAt === null) await deps.storage.touchPinPoll(pin.userCode, now);
-  return { result: 'KO', message: 'Authorization pending' };
+  return then(code === null ? null : deps.storage.findPinPollState(code), (pin) => {
+    if (!pin || pin.appId !== app.id || pin.expiresAt <= now) return freshPin(deps, input);
+    const polls = pollTimesOf(deps);
+    const answeredAt = Math.max(polls.get(pin.userCode) ?? -Infinity, pin.lastPolledAt ?? -Infinity);
+    if (now - answeredAt < PIN_LIMITS.minPollGapMs && now >= answeredAt) return SLOW_DOWN;
+    if (pin.grantId !== null) {
+      polls.delete(pin.userCode);
+      return collectApproved(deps, input, pin.userCode);
+    }
+    polls.set(pin.userCode, now);
+    // Only the first answered poll is written (it shows the device is polling, and holds
+    // "Slow down" for that poll on every instance); later ones are kept in memory (decision 0080).
+    if (pin.lastPolledAt === null) return deps.storage.touchPinPoll(pin.userCode, now).then(() => PENDING);
+    return PENDING;
+  });
+}
+
+/** A dead code's answer (§7.2): a fresh PIN in the init shape. */
+function freshPin(deps: PinDeps, input: PollInput): Promise<PinInitResponse> {
+  return startPin(deps, { app: input.app, redirect: undefined, meta: input.meta(), ip: input.ip, verificationUri: input.verificationUri });
+}
+
+/** An approved code: consumed once, answered with the grant's token. */
+async function collectApproved(deps: PinDeps, input: PollInput, userCode: string): Promise<PinPollResponse | PinInitResponse> {
+  const collected = await deps.storage.consumeApprovedPin(userCode, input.app.id);
+  const grant = collected?.grantId ? await deps.storage.findGrantById(collected.grantId) : null;
+  if (grant && grant.revokedAt === null) return { result: 'OK', access_token: deriveV1AccessToken(deps.secret, grant.tokenSeed) };
+  // Collected by a concurrent poll, or the grant was revoked in between: this code is gone.
+  return freshPin(deps, input);
 }
 
 /** What the /pin page learns from a typed code. */

@@ -12,6 +12,7 @@ import {
   type NewApp,
   type NewUser,
   type Pin,
+  type PinPollState,
   type Session,
   type Storage,
   type TokenLookup,
@@ -372,6 +373,11 @@ export class PostgresStorage implements Storage {
   async findPin(userCode: string): Promise<Pin | null> {
     const r = await this.one('SELECT * FROM pins WHERE user_code = $1', [userCode]);
     return r ? rowToPin(r) : null;
+  }
+
+  async findPinPollState(userCode: string): Promise<PinPollState | null> {
+    const r = await this.one('SELECT app_id, expires_at, grant_id, last_polled_at FROM pins WHERE user_code = $1', [userCode]);
+    return r ? { userCode, appId: num(r.app_id), expiresAt: num(r.expires_at), grantId: numOrNull(r.grant_id), lastPolledAt: numOrNull(r.last_polled_at) } : null;
   }
 
   async findLivePinsByCodes(userCodes: readonly string[], now: number): Promise<Pin[]> {

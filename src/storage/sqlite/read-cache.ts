@@ -91,15 +91,10 @@ export class ReadCache {
   /**
    * The cached value of `kind`/`key` if the database is unchanged since it was loaded and
    * `fresh(value)` still holds; else `load()`'s answer, cached when it is not null.
-   * Callers get a copy (`copy`, shallow by default), so changing it never changes the cache.
+   * Values are frozen (with the objects and arrays they hold) when cached and handed out
+   * as they are: no caller can change the cache, and no copy is made per read.
    */
-  read<T extends object>(
-    kind: string,
-    key: string | number,
-    load: () => T | null,
-    fresh: (value: T) => boolean = () => true,
-    copy: (value: T) => T = (value) => ({ ...value }),
-  ): T | null {
+  read<T extends object>(kind: string, key: string | number, load: () => T | null, fresh: (value: T) => boolean = () => true): T | null {
     this.dropIfChanged();
     let entries = this.kinds.get(kind);
     if (!entries) {
@@ -107,14 +102,22 @@ export class ReadCache {
       this.kinds.set(kind, entries);
     }
     const hit = entries.get(key) as T | undefined;
-    if (hit !== undefined && fresh(hit)) return copy(hit);
+    if (hit !== undefined && fresh(hit)) return hit;
     const value = load();
     if (value === null) {
       entries.delete(key);
       return null;
     }
     if (entries.size >= MAX_ENTRIES) entries.clear();
-    entries.set(key, value);
-    return copy(value);
+    entries.set(key, freeze(value));
+    return value;
   }
+}
+
+/** Freezes a value and the plain objects and arrays it holds, however deep. */
+function freeze<T extends object>(value: T): T {
+  for (const inner of Object.values(value)) {
+    if (inner !== null && typeof inner === 'object' && !Object.isFrozen(inner)) freeze(inner as object);
+  }
+  return Object.freeze(value);
 }

@@ -16,6 +16,7 @@ import {
   type NewApp,
   type NewUser,
   type Pin,
+  type PinPollState,
   type Session,
   type Storage,
   type TokenLookup,
@@ -138,7 +139,7 @@ export class SqliteStorage implements Storage {
     return (await this.findAppById(num(row.id)))!;
   }
 
-  async findAppByClientId(clientId: string): Promise<App | null> {
+  findAppByClientId(clientId: string): App | null {
     return this.cache.read(
       'app',
       clientId,
@@ -146,8 +147,6 @@ export class SqliteStorage implements Storage {
         const r = this.q(`${APP_SELECT} WHERE a.client_id = ?`).get(clientId) as Row | undefined;
         return r ? rowToApp(r) : null;
       },
-      undefined,
-      (app) => ({ ...app, redirectUris: [...app.redirectUris] }),
     );
   }
 
@@ -263,7 +262,6 @@ export class SqliteStorage implements Storage {
         return r ? { lookup, user: rowToUser(r) } : null;
       },
       (v) => v.lookup.expiresAt > now,
-      (v) => ({ lookup: { ...v.lookup }, user: { ...v.user } }),
     );
   }
 
@@ -331,6 +329,13 @@ export class SqliteStorage implements Storage {
   async findPin(userCode: string): Promise<Pin | null> {
     const r = this.q('SELECT * FROM pins WHERE user_code = ?').get(userCode) as Row | undefined;
     return r ? rowToPin(r) : null;
+  }
+
+  findPinPollState(userCode: string): PinPollState | null {
+    // Four columns as an array: building a row object per column costs more than the read (decision 0085).
+    const r = this.q('SELECT app_id, expires_at, grant_id, last_polled_at FROM pins WHERE user_code = ?').raw().get(userCode) as unknown[] | undefined;
+    if (!r) return null;
+    return { userCode, appId: num(r[0]), expiresAt: num(r[1]), grantId: numOrNull(r[2]), lastPolledAt: numOrNull(r[3]) };
   }
 
   async findLivePinsByCodes(userCodes: readonly string[], now: number): Promise<Pin[]> {

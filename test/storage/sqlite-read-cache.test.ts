@@ -87,6 +87,35 @@ describe('SQLite read cache: a change on any instance is seen by the very next l
     await nextCheckPhase();
   });
 
+  function pendingPin(appId: number, userCode: string, createdAt: number, expiresAt: number) {
+    return {
+      userCode, appId, redirect: null, appName: null, appVersion: null, userAgent: null, createdIp: null,
+      createdAt, expiresAt, grantId: null, failedAttempts: 0, lastPolledAt: null,
+    };
+  }
+
+  it('a PIN\'s cached poll state follows its first poll, a new PIN taking its code, an approval and a deletion, here or elsewhere (decision 0085)', async () => {
+    const g = await grantWithToken(a, 'pin_owner');
+    const other = await a.createApp({ clientId: 'client-pin-other', ownerId: g.user.id, name: 'other', redirectUris: [], secretHash: null, createdAt: clock.now() });
+    const t = clock.now();
+    assert.equal(await a.createPin(pendingPin(g.app.id, 'PCACH', t, t + 10)), true);
+    assert.deepEqual(a.findPinPollState('PCACH'), { userCode: 'PCACH', appId: g.app.id, expiresAt: t + 10, grantId: null, lastPolledAt: null });
+    assert.equal(await a.touchPinPoll('PCACH', t + 1), null);
+    assert.equal(a.findPinPollState('PCACH')?.lastPolledAt, t + 1, 'the first poll\'s write is seen');
+    // Usage counts and sessions are written without dropping anything cached, and change nothing a poll reads.
+    await a.recordGrantUsage(new Map([[g.grant.id, { count: 3, lastUsedAt: t + 2 }]]));
+    await a.createSession({ idHash: hashToken('pin-session'), userId: g.user.id, createdAt: t, expiresAt: t + 60_000 });
+    assert.equal(a.findPinPollState('PCACH')?.lastPolledAt, t + 1);
+    // The code expired; a new PIN of another app takes it: the new one is read, not the cached one.
+    assert.equal(await a.createPin(pendingPin(other.id, 'PCACH', t + 20, t + 900_000)), true);
+    assert.deepEqual(a.findPinPollState('PCACH'), { userCode: 'PCACH', appId: other.id, expiresAt: t + 900_000, grantId: null, lastPolledAt: null });
+    // Approved through another instance, then here; deleted.
+    assert.equal(await b.approvePin('PCACH', g.grant.id, t + 21), true);
+    assert.equal(a.findPinPollState('PCACH')?.grantId, g.grant.id);
+    await a.deletePin('PCACH');
+    assert.equal(a.findPinPollState('PCACH'), null);
+  });
+
   it('hands out frozen records: no caller can change what the next caller reads', async () => {
     const g = await grantWithToken(a, 'frozen');
     const found = a.findAccessTokenWithUserNow(g.tokenHash, clock.now())!;

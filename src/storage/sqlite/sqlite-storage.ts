@@ -25,8 +25,20 @@ import {
 } from '../storage.js';
 
 
-/** Read-cache kinds no group-committed write can change (see the constructor). */
-const GROUP_COMMIT_UNAFFECTED = ['user', 'app'] as const;
+/** Every kind the read cache holds (src/storage/sqlite/read-cache.ts). */
+const ALL_KINDS = ['user', 'app', 'token', 'token+user', 'pin'] as const;
+
+/**
+ * Read-cache kinds no group-committed write can change (see the constructor): batches write
+ * auth_codes, grants, access_tokens, and a PIN's poll time, which forgets that PIN's entry.
+ */
+const GROUP_COMMIT_UNAFFECTED = ['user', 'app', 'pin'] as const;
+
+/**
+ * Poll states of pending PINs kept at most (decision 0085): about 150 bytes each, so the
+ * 100,000 pending PINs the bench holds cost ~15 MB, and the bound ~40 MB.
+ */
+const PIN_CACHE_MAX = 250_000;
 
 /** SQLite through better-sqlite3: the embedded default. One file, WAL mode, prepared statements. */
 export class SqliteStorage implements Storage {
@@ -46,8 +58,9 @@ export class SqliteStorage implements Storage {
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     this.cache = new ReadCache(this.db);
-    // Batches write only auth_codes, grants, access_tokens and pins: cached users and apps
-    // stay valid across them (decision 0083); cached token lookups are dropped.
+    // Batches write only auth_codes, grants, access_tokens and PIN poll times: cached users,
+    // apps and PIN poll states stay valid across them (decisions 0083, 0085); cached token
+    // lookups are dropped.
     this.group = new GroupCommit(this.db, (run) => this.cache.ownWrite(GROUP_COMMIT_UNAFFECTED, run));
   }
 
@@ -305,9 +318,12 @@ export class SqliteStorage implements Storage {
 
   async recordGrantUsage(usage: ReadonlyMap<number, { count: number; lastUsedAt: number }>): Promise<void> {
     const stmt = this.q('UPDATE grants SET request_count = request_count + ?, last_used_at = MAX(COALESCE(last_used_at, 0), ?) WHERE id = ?');
-    this.db.transaction(() => {
-      for (const [grantId, u] of usage) stmt.run(u.count, u.lastUsedAt, grantId);
-    })();
+    // Request counts and last use are in no cached lookup: nothing cached is dropped (decision 0085).
+    this.cache.ownWrite(ALL_KINDS, () =>
+      this.db.transaction(() => {
+        for (const [grantId, u] of usage) stmt.run(u.count, u.lastUsedAt, grantId);
+      })(),
+    );
   }
 
   // --- PINs
@@ -323,7 +339,11 @@ export class SqliteStorage implements Storage {
       ).run(p.userCode, p.appId, p.redirect, p.appName, p.appVersion, p.userAgent, p.createdIp, p.createdAt, p.expiresAt, p.grantId, p.failedAttempts, p.lastPolledAt);
       return res.changes === 1;
     });
-    return tx.immediate();
+    // Only this code's cached poll state can change (an expired PIN holding it makes way).
+    return this.cache.ownWrite(ALL_KINDS, () => {
+      this.cache.forget('pin', p.userCode);
+      return tx.immediate();
+    });
   }
 
   async findPin(userCode: string): Promise<Pin | null> {
@@ -332,10 +352,19 @@ export class SqliteStorage implements Storage {
   }
 
   findPinPollState(userCode: string): PinPollState | null {
-    // Four columns as an array: building a row object per column costs more than the read (decision 0085).
-    const r = this.q('SELECT app_id, expires_at, grant_id, last_polled_at FROM pins WHERE user_code = ?').raw().get(userCode) as unknown[] | undefined;
-    if (!r) return null;
-    return { userCode, appId: num(r[0]), expiresAt: num(r[1]), grantId: numOrNull(r[2]), lastPolledAt: numOrNull(r[3]) };
+    // Cached like tokens (decision 0085); four columns as an array: building a row object
+    // per column costs more than the read.
+    return this.cache.read(
+      'pin',
+      userCode,
+      () => {
+        const r = this.q('SELECT app_id, expires_at, grant_id, last_polled_at FROM pins WHERE user_code = ?').raw().get(userCode) as unknown[] | undefined;
+        if (!r) return null;
+        return { userCode, appId: num(r[0]), expiresAt: num(r[1]), grantId: numOrNull(r[2]), lastPolledAt: numOrNull(r[3]) };
+      },
+      undefined,
+      PIN_CACHE_MAX,
+    );
   }
 
   async findLivePinsByCodes(userCodes: readonly string[], now: number): Promise<Pin[]> {
@@ -355,6 +384,7 @@ export class SqliteStorage implements Storage {
       const r = this.q('SELECT last_polled_at FROM pins WHERE user_code = ?').get(userCode) as Row | undefined;
       if (!r) return null;
       this.q('UPDATE pins SET last_polled_at = ? WHERE user_code = ?').run(now, userCode);
+      this.cache.update<PinPollState>('pin', userCode, (state) => ({ ...state, lastPolledAt: now }));
       return numOrNull(r.last_polled_at);
     });
   }
@@ -381,7 +411,10 @@ export class SqliteStorage implements Storage {
   // --- sessions
 
   async createSession(s: Session): Promise<void> {
-    this.q('INSERT INTO sessions (id_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)').run(s.idHash, s.userId, s.createdAt, s.expiresAt);
+    // Sessions are in no cached lookup (decision 0085).
+    this.cache.ownWrite(ALL_KINDS, () =>
+      this.q('INSERT INTO sessions (id_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)').run(s.idHash, s.userId, s.createdAt, s.expiresAt),
+    );
   }
 
   async findSession(idHash: string, now: number): Promise<Session | null> {
@@ -390,7 +423,7 @@ export class SqliteStorage implements Storage {
   }
 
   async deleteSession(idHash: string): Promise<void> {
-    this.q('DELETE FROM sessions WHERE id_hash = ?').run(idHash);
+    this.cache.ownWrite(ALL_KINDS, () => this.q('DELETE FROM sessions WHERE id_hash = ?').run(idHash));
   }
 
   async cleanup(now: number): Promise<CleanupCounts> {

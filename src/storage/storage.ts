@@ -122,14 +122,23 @@ export interface Grant extends ClientMeta {
   lastUsedAt: number | null;
 }
 
+/** A new V1 token's seed and the SHA-256 of the token derived from it (stored in access_tokens for lookup). */
+export interface MintedToken {
+  tokenSeed: string;
+  tokenHash: string;
+}
+
 export interface V1GrantRequest extends ClientMeta {
   userId: number;
   appId: number;
   flow: Flow;
-  /** Used only when no live grant exists yet. */
-  tokenSeed: string;
-  /** SHA-256 of the token derived from tokenSeed; stored in access_tokens for lookup. */
-  tokenHash: string;
+  /**
+   * Makes the token of a grant this upsert creates: a live grant keeps its own, so a
+   * storage that can tell calls it only when it inserts (SQLite). Called at most once per
+   * upsert; one that cannot tell before writing calls it up front (PostgreSQL's
+   * INSERT ... ON CONFLICT) and the seed is then kept only if the grant is created.
+   */
+  mintToken: () => MintedToken;
   now: number;
   tokenExpiresAt: number;
   /**

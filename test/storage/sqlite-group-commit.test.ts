@@ -66,8 +66,7 @@ describe('SQLite group commit', () => {
           userId,
           appId,
           flow: 'code',
-          tokenSeed: `seed-${i}`,
-          tokenHash: sha256Hex(`token-${i}`),
+          mintToken: () => ({ tokenSeed: `seed-${i}`, tokenHash: sha256Hex(`token-${i}`) }),
           now: 1000 + i,
           tokenExpiresAt: 9_000_000_000_000,
           appName: null,
@@ -78,6 +77,27 @@ describe('SQLite group commit', () => {
     );
     assert.equal(new Set(grants.map((g) => g.id)).size, 1);
     assert.equal(new Set(grants.map((g) => g.tokenSeed)).size, 1);
+  });
+
+  it('refreshing a live grant mints no token: only a created grant needs one', async () => {
+    let mints = 0;
+    const request = (seed: string) => ({
+      userId,
+      appId,
+      flow: 'code' as const,
+      mintToken: () => (mints++, { tokenSeed: seed, tokenHash: sha256Hex(seed) }),
+      now: 5000,
+      tokenExpiresAt: 9_000_000_000_000,
+      appName: null,
+      appVersion: null,
+      userAgent: null,
+    });
+    const owner = (await storage.createUser({ username: 'minting', passwordHash: 'x', createdAt: 1 })).id;
+    const first = await storage.upsertV1Grant({ ...request('first-seed'), userId: owner });
+    assert.equal(mints, 1);
+    const again = await storage.upsertV1Grant({ ...request('second-seed'), userId: owner });
+    assert.equal(mints, 1);
+    assert.deepEqual([again.id, again.tokenSeed], [first.id, 'first-seed']);
   });
 
   it('a failing operation rolls back alone and rejects alone', async () => {

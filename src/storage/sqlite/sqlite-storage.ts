@@ -211,32 +211,41 @@ export class SqliteStorage implements Storage {
 
   async upsertV1Grant(req: V1GrantRequest): Promise<Grant> {
     // Runs inside the group commit's savepoint for this operation: all of it or none of it.
-    const op = (): Row => {
-      const live = this.q(`SELECT * FROM grants WHERE user_id = ? AND app_id = ? AND dialect = 'v1' AND revoked_at IS NULL`).get(req.userId, req.appId) as
-        | Row
-        | undefined;
-      if (live) {
-        this.q('UPDATE access_tokens SET expires_at = ? WHERE grant_id = ?').run(req.tokenExpiresAt, live.id);
-        if (req.authCodeHash !== undefined) this.recordCodeGrantNow(req.authCodeHash, num(live.id), false);
-        return this.q(
-          `UPDATE grants SET authorized_at = ?, flow = ?, app_name = COALESCE(?, app_name), app_version = COALESCE(?, app_version),
-             user_agent = COALESCE(?, user_agent) WHERE id = ? RETURNING *`,
-        ).get(req.now, req.flow, req.appName, req.appVersion, req.userAgent, live.id) as Row;
-      }
-      const created = this.q(
-        `INSERT INTO grants (user_id, app_id, dialect, scope, token_seed, flow, app_name, app_version, user_agent, created_at, authorized_at)
-         VALUES (?, ?, 'v1', 'public', ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
-      ).get(req.userId, req.appId, req.tokenSeed, req.flow, req.appName, req.appVersion, req.userAgent, req.now, req.now) as Row;
-      this.q('INSERT INTO access_tokens (token_hash, grant_id, created_at, expires_at) VALUES (?, ?, ?, ?)').run(
-        req.tokenHash,
-        created.id,
-        req.now,
-        req.tokenExpiresAt,
-      );
-      if (req.authCodeHash !== undefined) this.recordCodeGrantNow(req.authCodeHash, num(created.id), true);
-      return created;
-    };
-    return this.group.submit(() => rowToGrant(op()));
+    return this.group.submit(() => {
+      const { row, created } = this.upsertV1GrantNow(req, '*');
+      if (req.authCodeHash !== undefined) this.recordCodeGrantNow(req.authCodeHash, num(row.id), created);
+      return rowToGrant(row);
+    });
+  }
+
+  /**
+   * The same-token rule (§5.4) on this connection, inside the caller's transaction:
+   * refresh the live V1 grant of (user, app) and its token's expiry, or create the grant
+   * with a newly minted token. `returning` names the grant columns the caller reads (it
+   * includes id); fewer columns cost less to return (decision 0086).
+   */
+  private upsertV1GrantNow(req: Omit<V1GrantRequest, 'authCodeHash'>, returning: string): { row: Row; created: boolean } {
+    const live = this.q(
+      `UPDATE grants SET authorized_at = ?, flow = ?, app_name = COALESCE(?, app_name), app_version = COALESCE(?, app_version),
+         user_agent = COALESCE(?, user_agent) WHERE user_id = ? AND app_id = ? AND dialect = 'v1' AND revoked_at IS NULL RETURNING ${returning}`,
+    ).get(req.now, req.flow, req.appName, req.appVersion, req.userAgent, req.userId, req.appId) as Row | undefined;
+    if (live) {
+      this.q('UPDATE access_tokens SET expires_at = ? WHERE grant_id = ?').run(req.tokenExpiresAt, live.id);
+      return { row: live, created: false };
+    }
+    // Only a grant created here needs a token of its own: minting costs a random seed, an HMAC and a hash.
+    const minted = req.mintToken();
+    const created = this.q(
+      `INSERT INTO grants (user_id, app_id, dialect, scope, token_seed, flow, app_name, app_version, user_agent, created_at, authorized_at)
+       VALUES (?, ?, 'v1', 'public', ?, ?, ?, ?, ?, ?, ?) RETURNING ${returning}`,
+    ).get(req.userId, req.appId, minted.tokenSeed, req.flow, req.appName, req.appVersion, req.userAgent, req.now, req.now) as Row;
+    this.q('INSERT INTO access_tokens (token_hash, grant_id, created_at, expires_at) VALUES (?, ?, ?, ?)').run(
+      minted.tokenHash,
+      created.id,
+      req.now,
+      req.tokenExpiresAt,
+    );
+    return { row: created, created: true };
   }
 
   async findGrantById(id: number): Promise<Grant | null> {

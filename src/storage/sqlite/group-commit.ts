@@ -4,6 +4,7 @@ type Outcome = { ok: true; value: unknown } | { ok: false; err: unknown };
 
 interface Pending {
   op: () => unknown;
+  recover: ((err: unknown) => unknown) | undefined;
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
 }
@@ -32,7 +33,7 @@ export class GroupCommit {
    * what a batch may have changed).
    */
   constructor(
-    db: Database.Database,
+    private readonly db: Database.Database,
     private readonly around: <T>(run: () => T) => T = (run) => run(),
   ) {
     // Called inside the outer transaction, a better-sqlite3 transaction function is a savepoint.
@@ -42,15 +43,33 @@ export class GroupCommit {
         try {
           outcomes.push({ ok: true, value: this.savepoint(item.op) });
         } catch (err) {
-          outcomes.push({ ok: false, err });
+          outcomes.push(this.recovered(item, err));
         }
       }
     });
   }
 
-  submit<T>(op: () => T): Promise<T> {
+  /**
+   * After `op` failed and its savepoint was rolled back, `recover` runs in a savepoint of
+   * its own, in the same transaction, and settles the promise instead: so an operation can
+   * keep part of its work (a consumed code) without paying for a nested savepoint when
+   * nothing fails. Not when the failure ended the whole transaction (SQLite rolls back by
+   * itself on some I/O errors): then there is nothing left to recover into.
+   */
+  private recovered(item: Pending, err: unknown): Outcome {
+    if (item.recover === undefined || !this.db.inTransaction) return { ok: false, err };
+    const recover = item.recover;
+    try {
+      return { ok: true, value: this.savepoint(() => recover(err)) };
+    } catch (again) {
+      return { ok: false, err: again };
+    }
+  }
+
+  /** Runs `op` in the next batch, each in its own savepoint; `recover(err)`, if given, replaces a failed `op` (see recovered). */
+  submit<T>(op: () => T, recover?: (err: unknown) => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ op, resolve: resolve as (value: unknown) => void, reject });
+      this.queue.push({ op, recover, resolve: resolve as (value: unknown) => void, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());

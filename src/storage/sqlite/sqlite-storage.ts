@@ -11,6 +11,8 @@ import {
   type AuthCode,
   type CleanupCounts,
   type CodeConsumption,
+  type CodeGrantDecision,
+  type CodeRedemption,
   type ConnectedApp,
   type Grant,
   type NewApp,
@@ -23,6 +25,14 @@ import {
   type V1GrantRequest,
 } from '../storage.js';
 
+
+/** What redeemAuthCode's group-commit operation hands back: its answer, or the error to throw once committed. */
+type RedeemOutcome = { failed: false; redemption: CodeRedemption } | { failed: true; err: unknown };
+
+const NO_CODE: CodeConsumption = { kind: 'unknown' };
+
+/** The grant columns a code exchange reads back from the upsert. */
+const ISSUED_COLUMNS = 'id, token_seed';
 
 /** Read-cache kinds no group-committed write can change (see the constructor). */
 const GROUP_COMMIT_UNAFFECTED = ['user', 'app'] as const;
@@ -205,6 +215,54 @@ export class SqliteStorage implements Storage {
 
   private recordCodeGrantNow(codeHash: string, grantId: number, created: boolean): void {
     this.q('UPDATE auth_codes SET grant_id = ?, grant_created = ? WHERE code_hash = ?').run(grantId, created ? 1 : 0, codeHash);
+  }
+
+  /**
+   * One group-commit operation for a whole code exchange (decision 0086): read the code,
+   * let `decide` check it, upsert the grant, and write the consumption and the grant onto
+   * the code's row in one statement. Reading before writing is single use here because
+   * the group commit's BEGIN IMMEDIATE holds the write lock from before the read until the
+   * commit: no other connection can consume the code in between, and the operations of a
+   * batch run one after another.
+   */
+  async redeemAuthCode(codeHash: string, now: number, decide: CodeGrantDecision): Promise<CodeRedemption> {
+    let consumption: CodeConsumption = NO_CODE;
+    const outcome = await this.group.submit(
+      (): RedeemOutcome => {
+        const r = this.q('SELECT * FROM auth_codes WHERE code_hash = ?').get(codeHash) as Row | undefined;
+        const fresh = r !== undefined && r.consumed_at === null;
+        consumption = fresh ? { kind: 'fresh', code: rowToAuthCode(r) } : tombstoneOf(r);
+        let request: ReturnType<CodeGrantDecision>;
+        try {
+          request = decide(consumption);
+        } catch (err) {
+          // §5.4: a code is consumed whatever the checks answer.
+          if (fresh) this.markCodeConsumed(codeHash, now);
+          return { failed: true, err };
+        }
+        if (!fresh) return { failed: false, redemption: { consumption, issued: null } };
+        if (request === null) {
+          this.markCodeConsumed(codeHash, now);
+          return { failed: false, redemption: { consumption, issued: null } };
+        }
+        const { row, created } = this.upsertV1GrantNow(request, ISSUED_COLUMNS);
+        const grantId = num(row.id);
+        this.q('UPDATE auth_codes SET consumed_at = ?, grant_id = ?, grant_created = ? WHERE code_hash = ?').run(now, grantId, created ? 1 : 0, codeHash);
+        return { failed: false, redemption: { consumption, issued: { grantId, tokenSeed: str(row.token_seed), created } } };
+      },
+      // The operation failed after `decide` (the upsert) and its savepoint undid all of it:
+      // nothing of the grant remains, and the code is consumed all the same.
+      (err): RedeemOutcome => {
+        if (consumption.kind === 'fresh') this.markCodeConsumed(codeHash, now);
+        return { failed: true, err };
+      },
+    );
+    if (outcome.failed) throw outcome.err;
+    return outcome.redemption;
+  }
+
+  private markCodeConsumed(codeHash: string, now: number): void {
+    this.q('UPDATE auth_codes SET consumed_at = ? WHERE code_hash = ?').run(now, codeHash);
   }
 
   // --- grants and tokens

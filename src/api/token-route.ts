@@ -24,8 +24,8 @@ function failureKey(request: FastifyRequest): string {
   return `token:fail:ip:${request.ip}`;
 }
 
-async function refuseWhenLimited(services: Services, request: FastifyRequest, reply: FastifyReply): Promise<void> {
-  const failures = await services.limiter.peek(failureKey(request), TOKEN_LIMITS.windowMs);
+/** 429 once this address has failed too often (decision 0071). */
+function refuseWhenLimited(failures: number, reply: FastifyReply): void {
   if (failures >= TOKEN_LIMITS.failuresPerAddress) {
     reply.header('retry-after', String(TOKEN_LIMITS.windowMs / 1000));
     throw new ProtocolError('rate_limit', 'Too many failed token requests from this address; try again later');
@@ -35,7 +35,10 @@ async function refuseWhenLimited(services: Services, request: FastifyRequest, re
 /** POST /oauth/token (reference §5): form or JSON body, credentials in the body or HTTP Basic. */
 export function registerTokenRoute(app: FastifyInstance, services: Services): void {
   app.post('/oauth/token', async (request, reply) => {
-    await refuseWhenLimited(services, request, reply);
+    const { limiter } = services;
+    const key = failureKey(request);
+    // A limiter counting in this process answers at once: no promise on every token request.
+    refuseWhenLimited(limiter.peekNow ? limiter.peekNow(key, TOKEN_LIMITS.windowMs) : await limiter.peek(key, TOKEN_LIMITS.windowMs), reply);
     const body = (request.body ?? {}) as RawParams;
     // §5.1: client_id may also ride in the query string next to app-name/app-version.
     const merged: RawParams = typeof body === 'object' && !Array.isArray(body) ? { ...body } : {};
@@ -52,7 +55,7 @@ export function registerTokenRoute(app: FastifyInstance, services: Services): vo
       return result;
     } catch (err) {
       if (err instanceof ProtocolError && GUESS_ERRORS.has(err.id)) {
-        await services.limiter.hit(failureKey(request), Infinity, TOKEN_LIMITS.windowMs);
+        await limiter.hit(key, Infinity, TOKEN_LIMITS.windowMs);
       }
       throw err;
     }

@@ -1,4 +1,4 @@
-import type { ClientMeta, Flow, Grant, V1GrantRequest } from '../../storage/storage.js';
+import type { ClientMeta, Flow, Grant, MintedToken, V1GrantRequest } from '../../storage/storage.js';
 import type { ProtocolDeps } from '../deps.js';
 import { deriveV1AccessToken, hashToken, newTokenSeed, V1_TOKEN_LIFETIME_S } from '../tokens.js';
 
@@ -7,16 +7,6 @@ export interface V1TokenResponse {
   token_type: 'bearer';
   scope: 'public';
   expires_in: number;
-}
-
-/** A V1 grant request ready for the storage, and how to name the token of whatever grant it yields. */
-export interface PreparedV1Grant {
-  /** Its mintToken makes a new token only when called: a live grant keeps its own (§5.4), and needs none. */
-  readonly request: Omit<V1GrantRequest, 'authCodeHash'>;
-  /** The seed mintToken made, if the storage called it. */
-  readonly mintedSeed: string | undefined;
-  /** The grant's token: the one just minted if the storage created the grant with it, else derived from the grant's seed. */
-  tokenOf(issued: { tokenSeed: string; created: boolean }): string;
 }
 
 export interface V1GrantInput {
@@ -29,33 +19,54 @@ export interface V1GrantInput {
 /**
  * The grant request of every V1 flow (code, PKCE, PIN): the same token as before while
  * the grant lives (§5.4), a new one after a revoke (docs/decisions/0003). The new token
- * (a random seed, its HMAC, the HMAC's hash) is made only if the storage asks for it.
+ * (a random seed, its HMAC, the HMAC's hash) is made only if the storage asks for it:
+ * a live grant keeps its own and needs none.
  */
-export function prepareV1Grant(deps: ProtocolDeps, input: V1GrantInput): PreparedV1Grant {
-  const now = deps.clock.now();
-  let seed: string | undefined;
-  let fresh: string | undefined;
-  return {
-    request: {
+export class PreparedV1Grant {
+  /** What the storage receives; its mintToken makes the new token when called. */
+  readonly request: Omit<V1GrantRequest, 'authCodeHash'>;
+  private seed: string | undefined;
+  private fresh: string | undefined;
+
+  constructor(
+    private readonly secret: string,
+    now: number,
+    input: V1GrantInput,
+  ) {
+    this.request = {
       userId: input.userId,
       appId: input.appId,
       flow: input.flow,
-      mintToken: () => {
-        seed = newTokenSeed();
-        fresh = deriveV1AccessToken(deps.secret, seed);
-        return { tokenSeed: seed, tokenHash: hashToken(fresh) };
-      },
+      mintToken: () => this.mint(),
       now,
       tokenExpiresAt: now + V1_TOKEN_LIFETIME_S * 1000,
-      ...input.meta,
-    },
-    get mintedSeed() {
-      return seed;
-    },
-    tokenOf(issued) {
-      return issued.created && fresh !== undefined ? fresh : deriveV1AccessToken(deps.secret, issued.tokenSeed);
-    },
-  };
+      appName: input.meta.appName,
+      appVersion: input.meta.appVersion,
+      userAgent: input.meta.userAgent,
+    };
+  }
+
+  /** The seed mintToken made, if the storage called it. */
+  get mintedSeed(): string | undefined {
+    return this.seed;
+  }
+
+  private mint(): MintedToken {
+    const seed = newTokenSeed();
+    const fresh = deriveV1AccessToken(this.secret, seed);
+    this.seed = seed;
+    this.fresh = fresh;
+    return { tokenSeed: seed, tokenHash: hashToken(fresh) };
+  }
+
+  /** The grant's token: the one just minted if the storage created the grant with it, else derived from the grant's seed. */
+  tokenOf(issued: { tokenSeed: string; created: boolean }): string {
+    return issued.created && this.fresh !== undefined ? this.fresh : deriveV1AccessToken(this.secret, issued.tokenSeed);
+  }
+}
+
+export function prepareV1Grant(deps: ProtocolDeps, input: V1GrantInput): PreparedV1Grant {
+  return new PreparedV1Grant(deps.secret, deps.clock.now(), input);
 }
 
 /** Issues the V1 token for (user, app) through upsertV1Grant (see prepareV1Grant). */

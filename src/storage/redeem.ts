@@ -8,8 +8,11 @@ import type { CodeGrantDecision, CodeRedemption, Storage } from './storage.js';
  * second, with the same outcome: the code is consumed whatever `decide` or the upsert does
  * (§5.4), and an upsert is all or nothing.
  */
-export async function redeemAuthCode(storage: Storage, codeHash: string, now: number, decide: CodeGrantDecision): Promise<CodeRedemption> {
-  if (storage.redeemAuthCode) return storage.redeemAuthCode(codeHash, now, decide);
+export function redeemAuthCode(storage: Storage, codeHash: string, now: number, decide: CodeGrantDecision): Promise<CodeRedemption> {
+  return storage.redeemAuthCode ? storage.redeemAuthCode(codeHash, now, decide) : redeemInTwoCalls(storage, codeHash, now, decide);
+}
+
+async function redeemInTwoCalls(storage: Storage, codeHash: string, now: number, decide: CodeGrantDecision): Promise<CodeRedemption> {
   const consumption = await storage.consumeAuthCode(codeHash, now);
   const request = decide(consumption);
   if (request === null || consumption.kind !== 'fresh') return { consumption, issued: null };

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { GroupCommit } from '../../src/storage/sqlite/group-commit.js';
+import { FailAfterCommit, GroupCommit } from '../../src/storage/sqlite/group-commit.js';
 import { SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
 import type { CodeConsumption } from '../../src/storage/storage.js';
 import { sha256Hex } from '../../src/util/crypto.js';
@@ -165,7 +165,7 @@ describe('SQLite group commit', () => {
     assert.equal((await peer.consumeAuthCode(hashes[2]!, 43)).kind, 'replayed');
   });
 
-  it('recover replaces a failed operation, in a savepoint of its own', async () => {
+  it('recover replaces a failed operation, in a savepoint of its own; FailAfterCommit keeps the writes and rejects', async () => {
     const db = new Database(join(dir, 'k.sqlite'));
     db.pragma('busy_timeout = 5000');
     db.exec('CREATE TABLE IF NOT EXISTS r (k TEXT PRIMARY KEY)');
@@ -189,12 +189,14 @@ describe('SQLite group commit', () => {
         },
       ),
       group.submit(() => insert('next')),
+      // Kept writes, and an error for the caller once they are committed.
+      group.submit(() => (insert('kept'), new FailAfterCommit(new Error('answered after the commit')))),
     ]);
     assert.deepEqual(
       results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message)),
-      [1, 'recovery fails as well', 1],
+      [1, 'recovery fails as well', 1, 'answered after the commit'],
     );
-    assert.deepEqual(db.prepare('SELECT k FROM r ORDER BY k').pluck().all(), ['next', 'recovered']);
+    assert.deepEqual(db.prepare('SELECT k FROM r ORDER BY k').pluck().all(), ['kept', 'next', 'recovered']);
     db.close();
   });
 

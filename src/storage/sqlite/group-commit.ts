@@ -2,6 +2,14 @@ import type Database from 'better-sqlite3';
 
 type Outcome = { ok: true; value: unknown } | { ok: false; err: unknown };
 
+/**
+ * Returned by an operation (or its recover) whose writes must be kept although its caller
+ * is to receive an error: the promise rejects with `err` once the transaction committed.
+ */
+export class FailAfterCommit {
+  constructor(readonly err: unknown) {}
+}
+
 interface Pending {
   op: () => unknown;
   recover: ((err: unknown) => unknown) | undefined;
@@ -66,8 +74,11 @@ export class GroupCommit {
     }
   }
 
-  /** Runs `op` in the next batch, each in its own savepoint; `recover(err)`, if given, replaces a failed `op` (see recovered). */
-  submit<T>(op: () => T, recover?: (err: unknown) => T): Promise<T> {
+  /**
+   * Runs `op` in the next batch, in its own savepoint; `recover(err)`, if given, replaces a
+   * failed `op` (see recovered). Either may return a FailAfterCommit.
+   */
+  submit<T>(op: () => T | FailAfterCommit, recover?: (err: unknown) => T | FailAfterCommit): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ op, recover, resolve: resolve as (value: unknown) => void, reject });
       if (!this.scheduled) {
@@ -93,8 +104,9 @@ export class GroupCommit {
     }
     batch.forEach((item, i) => {
       const o = outcomes[i]!;
-      if (o.ok) item.resolve(o.value);
-      else item.reject(o.err);
+      if (!o.ok) item.reject(o.err);
+      else if (o.value instanceof FailAfterCommit) item.reject(o.value.err);
+      else item.resolve(o.value);
     });
   }
 }

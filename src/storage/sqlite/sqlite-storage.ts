@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { loadMigrations } from '../migrations.js';
 import { APP_SELECT, num, numOrNull, rowToApp, rowToAuthCode, rowToGrant, rowToPin, rowToUser, str, tombstoneOf, type Row } from '../rows.js';
-import { GroupCommit } from './group-commit.js';
+import { FailAfterCommit, GroupCommit } from './group-commit.js';
 import { ReadCache } from './read-cache.js';
 import {
   ConflictError,
@@ -25,9 +25,6 @@ import {
   type V1GrantRequest,
 } from '../storage.js';
 
-
-/** What redeemAuthCode's group-commit operation hands back: its answer, or the error to throw once committed. */
-type RedeemOutcome = { failed: false; redemption: CodeRedemption } | { failed: true; err: unknown };
 
 const NO_CODE: CodeConsumption = { kind: 'unknown' };
 
@@ -225,10 +222,10 @@ export class SqliteStorage implements Storage {
    * commit: no other connection can consume the code in between, and the operations of a
    * batch run one after another.
    */
-  async redeemAuthCode(codeHash: string, now: number, decide: CodeGrantDecision): Promise<CodeRedemption> {
+  redeemAuthCode(codeHash: string, now: number, decide: CodeGrantDecision): Promise<CodeRedemption> {
     let consumption: CodeConsumption = NO_CODE;
-    const outcome = await this.group.submit(
-      (): RedeemOutcome => {
+    return this.group.submit<CodeRedemption>(
+      () => {
         const r = this.q('SELECT * FROM auth_codes WHERE code_hash = ?').get(codeHash) as Row | undefined;
         const fresh = r !== undefined && r.consumed_at === null;
         consumption = fresh ? { kind: 'fresh', code: rowToAuthCode(r) } : tombstoneOf(r);
@@ -238,27 +235,25 @@ export class SqliteStorage implements Storage {
         } catch (err) {
           // §5.4: a code is consumed whatever the checks answer.
           if (fresh) this.markCodeConsumed(codeHash, now);
-          return { failed: true, err };
+          return new FailAfterCommit(err);
         }
-        if (!fresh) return { failed: false, redemption: { consumption, issued: null } };
+        if (!fresh) return { consumption, issued: null };
         if (request === null) {
           this.markCodeConsumed(codeHash, now);
-          return { failed: false, redemption: { consumption, issued: null } };
+          return { consumption, issued: null };
         }
         const { row, created } = this.upsertV1GrantNow(request, ISSUED_COLUMNS);
         const grantId = num(row.id);
         this.q('UPDATE auth_codes SET consumed_at = ?, grant_id = ?, grant_created = ? WHERE code_hash = ?').run(now, grantId, created ? 1 : 0, codeHash);
-        return { failed: false, redemption: { consumption, issued: { grantId, tokenSeed: str(row.token_seed), created } } };
+        return { consumption, issued: { grantId, tokenSeed: str(row.token_seed), created } };
       },
       // The operation failed after `decide` (the upsert) and its savepoint undid all of it:
       // nothing of the grant remains, and the code is consumed all the same.
-      (err): RedeemOutcome => {
+      (err) => {
         if (consumption.kind === 'fresh') this.markCodeConsumed(codeHash, now);
-        return { failed: true, err };
+        return new FailAfterCommit(err);
       },
     );
-    if (outcome.failed) throw outcome.err;
-    return outcome.redemption;
   }
 
   private markCodeConsumed(codeHash: string, now: number): void {

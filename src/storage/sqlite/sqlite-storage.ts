@@ -25,11 +25,23 @@ import {
   type V1GrantRequest,
 } from '../storage.js';
 
-
 const NO_CODE: CodeConsumption = { kind: 'unknown' };
 
-/** The grant columns a code exchange reads back from the upsert. */
-const ISSUED_COLUMNS = 'id, token_seed';
+/**
+ * The grant upsert's two statements, for each set of columns read back: the whole grant
+ * (upsertV1Grant) or only what a code exchange needs (redeemAuthCode). Built once: the
+ * statement cache is keyed by SQL text, and a text built per call is hashed per call.
+ */
+function upsertStatements(returning: string): { refresh: string; insert: string } {
+  return {
+    refresh: `UPDATE grants SET authorized_at = ?, flow = ?, app_name = COALESCE(?, app_name), app_version = COALESCE(?, app_version),
+       user_agent = COALESCE(?, user_agent) WHERE user_id = ? AND app_id = ? AND dialect = 'v1' AND revoked_at IS NULL RETURNING ${returning}`,
+    insert: `INSERT INTO grants (user_id, app_id, dialect, scope, token_seed, flow, app_name, app_version, user_agent, created_at, authorized_at)
+       VALUES (?, ?, 'v1', 'public', ?, ?, ?, ?, ?, ?, ?) RETURNING ${returning}`,
+  };
+}
+const UPSERT_WHOLE = upsertStatements('*');
+const UPSERT_ISSUED = upsertStatements('id, token_seed');
 
 /** Read-cache kinds no group-committed write can change (see the constructor). */
 const GROUP_COMMIT_UNAFFECTED = ['user', 'app'] as const;
@@ -242,7 +254,7 @@ export class SqliteStorage implements Storage {
           this.markCodeConsumed(codeHash, now);
           return { consumption, issued: null };
         }
-        const { row, created } = this.upsertV1GrantNow(request, ISSUED_COLUMNS);
+        const { row, created } = this.upsertV1GrantNow(request, UPSERT_ISSUED);
         const grantId = num(row.id);
         this.q('UPDATE auth_codes SET consumed_at = ?, grant_id = ?, grant_created = ? WHERE code_hash = ?').run(now, grantId, created ? 1 : 0, codeHash);
         return { consumption, issued: { grantId, tokenSeed: str(row.token_seed), created } };
@@ -265,7 +277,7 @@ export class SqliteStorage implements Storage {
   async upsertV1Grant(req: V1GrantRequest): Promise<Grant> {
     // Runs inside the group commit's savepoint for this operation: all of it or none of it.
     return this.group.submit(() => {
-      const { row, created } = this.upsertV1GrantNow(req, '*');
+      const { row, created } = this.upsertV1GrantNow(req, UPSERT_WHOLE);
       if (req.authCodeHash !== undefined) this.recordCodeGrantNow(req.authCodeHash, num(row.id), created);
       return rowToGrant(row);
     });
@@ -274,24 +286,18 @@ export class SqliteStorage implements Storage {
   /**
    * The same-token rule (§5.4) on this connection, inside the caller's transaction:
    * refresh the live V1 grant of (user, app) and its token's expiry, or create the grant
-   * with a newly minted token. `returning` names the grant columns the caller reads (it
-   * includes id); fewer columns cost less to return (decision 0086).
+   * with a newly minted token. `sql` returns the grant columns the caller reads (id among
+   * them); fewer columns cost less to return (decision 0086).
    */
-  private upsertV1GrantNow(req: Omit<V1GrantRequest, 'authCodeHash'>, returning: string): { row: Row; created: boolean } {
-    const live = this.q(
-      `UPDATE grants SET authorized_at = ?, flow = ?, app_name = COALESCE(?, app_name), app_version = COALESCE(?, app_version),
-         user_agent = COALESCE(?, user_agent) WHERE user_id = ? AND app_id = ? AND dialect = 'v1' AND revoked_at IS NULL RETURNING ${returning}`,
-    ).get(req.now, req.flow, req.appName, req.appVersion, req.userAgent, req.userId, req.appId) as Row | undefined;
+  private upsertV1GrantNow(req: Omit<V1GrantRequest, 'authCodeHash'>, sql: { refresh: string; insert: string }): { row: Row; created: boolean } {
+    const live = this.q(sql.refresh).get(req.now, req.flow, req.appName, req.appVersion, req.userAgent, req.userId, req.appId) as Row | undefined;
     if (live) {
       this.q('UPDATE access_tokens SET expires_at = ? WHERE grant_id = ?').run(req.tokenExpiresAt, live.id);
       return { row: live, created: false };
     }
     // Only a grant created here needs a token of its own: minting costs a random seed, an HMAC and a hash.
     const minted = req.mintToken();
-    const created = this.q(
-      `INSERT INTO grants (user_id, app_id, dialect, scope, token_seed, flow, app_name, app_version, user_agent, created_at, authorized_at)
-       VALUES (?, ?, 'v1', 'public', ?, ?, ?, ?, ?, ?, ?) RETURNING ${returning}`,
-    ).get(req.userId, req.appId, minted.tokenSeed, req.flow, req.appName, req.appVersion, req.userAgent, req.now, req.now) as Row;
+    const created = this.q(sql.insert).get(req.userId, req.appId, minted.tokenSeed, req.flow, req.appName, req.appVersion, req.userAgent, req.now, req.now) as Row;
     this.q('INSERT INTO access_tokens (token_hash, grant_id, created_at, expires_at) VALUES (?, ?, ?, ?)').run(
       minted.tokenHash,
       created.id,

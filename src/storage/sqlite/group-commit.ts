@@ -18,16 +18,16 @@ interface Pending {
 }
 
 /**
- * Group commit for the hot write paths (consuming a code, upserting a grant, recording a
- * PIN poll): the
+ * Group commit for the hot write paths (redeeming or consuming a code, upserting a grant,
+ * recording a PIN poll): the
  * operations submitted during one event-loop turn run together in one write transaction,
  * each inside its own savepoint, so a busy server commits once per turn instead of once
  * per operation. The commit is most of a small write's cost (bench/README.md).
  *
  * Nothing about the operations changes: each still runs whole or not at all (a failing one
- * rolls back its savepoint only and rejects alone), each single-use DELETE ... RETURNING
- * still has exactly one winner, and every caller's promise settles only after the
- * transaction holding its write has committed.
+ * rolls back its savepoint only and rejects alone, or is replaced by the recover it was
+ * submitted with), each single-use DELETE ... RETURNING still has exactly one winner, and
+ * every caller's promise settles only after the transaction holding its write has committed.
  */
 export class GroupCommit {
   private queue: Pending[] = [];

@@ -27,21 +27,16 @@ import {
 
 const NO_CODE: CodeConsumption = { kind: 'unknown' };
 
-/**
- * The grant upsert's two statements, for each set of columns read back: the whole grant
- * (upsertV1Grant) or only what a code exchange needs (redeemAuthCode). Built once: the
- * statement cache is keyed by SQL text, and a text built per call is hashed per call.
- */
-function upsertStatements(returning: string): { refresh: string; insert: string } {
-  return {
-    refresh: `UPDATE grants SET authorized_at = ?, flow = ?, app_name = COALESCE(?, app_name), app_version = COALESCE(?, app_version),
-       user_agent = COALESCE(?, user_agent) WHERE user_id = ? AND app_id = ? AND dialect = 'v1' AND revoked_at IS NULL RETURNING ${returning}`,
-    insert: `INSERT INTO grants (user_id, app_id, dialect, scope, token_seed, flow, app_name, app_version, user_agent, created_at, authorized_at)
-       VALUES (?, ?, 'v1', 'public', ?, ?, ?, ?, ?, ?, ?) RETURNING ${returning}`,
-  };
-}
-const UPSERT_WHOLE = upsertStatements('*');
-const UPSERT_ISSUED = upsertStatements('id, token_seed');
+/** The live V1 grant of (user, app): the partial unique index grants_one_live_v1 finds it. */
+const LIVE_GRANT = `SELECT id, token_seed FROM grants WHERE user_id = ? AND app_id = ? AND dialect = 'v1' AND revoked_at IS NULL`;
+const REFRESH_GRANT = `UPDATE grants SET authorized_at = ?, flow = ?, app_name = COALESCE(?, app_name), app_version = COALESCE(?, app_version),
+   user_agent = COALESCE(?, user_agent) WHERE id = ?`;
+const INSERT_GRANT = `INSERT INTO grants (user_id, app_id, dialect, scope, token_seed, flow, app_name, app_version, user_agent, created_at, authorized_at)
+   VALUES (?, ?, 'v1', 'public', ?, ?, ?, ?, ?, ?, ?)`;
+/** The statements' texts with RETURNING, built once: the statement cache is keyed by SQL text. */
+const REFRESH_GRANT_WHOLE = `${REFRESH_GRANT} RETURNING *`;
+const INSERT_GRANT_WHOLE = `${INSERT_GRANT} RETURNING *`;
+const INSERT_GRANT_ISSUED = `${INSERT_GRANT} RETURNING id, token_seed`;
 
 /** Read-cache kinds no group-committed write can change (see the constructor). */
 const GROUP_COMMIT_UNAFFECTED = ['user', 'app'] as const;
@@ -254,7 +249,7 @@ export class SqliteStorage implements Storage {
           this.markCodeConsumed(codeHash, now);
           return { consumption, issued: null };
         }
-        const { row, created } = this.upsertV1GrantNow(request, UPSERT_ISSUED);
+        const { row, created } = this.upsertV1GrantNow(request, false);
         const grantId = num(row.id);
         this.q('UPDATE auth_codes SET consumed_at = ?, grant_id = ?, grant_created = ? WHERE code_hash = ?').run(now, grantId, created ? 1 : 0, codeHash);
         return { consumption, issued: { grantId, tokenSeed: str(row.token_seed), created } };
@@ -277,7 +272,7 @@ export class SqliteStorage implements Storage {
   async upsertV1Grant(req: V1GrantRequest): Promise<Grant> {
     // Runs inside the group commit's savepoint for this operation: all of it or none of it.
     return this.group.submit(() => {
-      const { row, created } = this.upsertV1GrantNow(req, UPSERT_WHOLE);
+      const { row, created } = this.upsertV1GrantNow(req, true);
       if (req.authCodeHash !== undefined) this.recordCodeGrantNow(req.authCodeHash, num(row.id), created);
       return rowToGrant(row);
     });
@@ -286,18 +281,32 @@ export class SqliteStorage implements Storage {
   /**
    * The same-token rule (§5.4) on this connection, inside the caller's transaction:
    * refresh the live V1 grant of (user, app) and its token's expiry, or create the grant
-   * with a newly minted token. `sql` returns the grant columns the caller reads (id among
-   * them); fewer columns cost less to return (decision 0086).
+   * with a newly minted token. Returns the whole grant row when `whole`, else only its id
+   * and token_seed, which is all a code exchange reads: a narrow SELECT and an UPDATE
+   * without RETURNING cost less than returning the row (decision 0086).
    */
-  private upsertV1GrantNow(req: Omit<V1GrantRequest, 'authCodeHash'>, sql: { refresh: string; insert: string }): { row: Row; created: boolean } {
-    const live = this.q(sql.refresh).get(req.now, req.flow, req.appName, req.appVersion, req.userAgent, req.userId, req.appId) as Row | undefined;
+  private upsertV1GrantNow(req: Omit<V1GrantRequest, 'authCodeHash'>, whole: boolean): { row: Row; created: boolean } {
+    const live = this.q(LIVE_GRANT).get(req.userId, req.appId) as Row | undefined;
     if (live) {
+      let row = live;
+      if (whole) row = this.q(REFRESH_GRANT_WHOLE).get(req.now, req.flow, req.appName, req.appVersion, req.userAgent, live.id) as Row;
+      else this.q(REFRESH_GRANT).run(req.now, req.flow, req.appName, req.appVersion, req.userAgent, live.id);
       this.q('UPDATE access_tokens SET expires_at = ? WHERE grant_id = ?').run(req.tokenExpiresAt, live.id);
-      return { row: live, created: false };
+      return { row, created: false };
     }
     // Only a grant created here needs a token of its own: minting costs a random seed, an HMAC and a hash.
     const minted = req.mintToken();
-    const created = this.q(sql.insert).get(req.userId, req.appId, minted.tokenSeed, req.flow, req.appName, req.appVersion, req.userAgent, req.now, req.now) as Row;
+    const created = this.q(whole ? INSERT_GRANT_WHOLE : INSERT_GRANT_ISSUED).get(
+      req.userId,
+      req.appId,
+      minted.tokenSeed,
+      req.flow,
+      req.appName,
+      req.appVersion,
+      req.userAgent,
+      req.now,
+      req.now,
+    ) as Row;
     this.q('INSERT INTO access_tokens (token_hash, grant_id, created_at, expires_at) VALUES (?, ?, ?, ?)').run(
       minted.tokenHash,
       created.id,

@@ -263,10 +263,10 @@ export interface Storage {
    * tombstone recording the grant) as one write, for a storage that can run `decide`
    * inside it (SQLite: one group-commit operation, decision 0086). `decide` is called
    * once, on what the consumption found (not at all if the code cannot be read). The
-   * consumption is committed whatever follows it: when `decide` throws
-   * or the upsert fails, the code is still consumed, nothing of the upsert remains, and
-   * the error is thrown to the caller after the commit. Callers fall back to the separate
-   * calls when absent (redeemAuthCode in redeem.ts).
+   * consumption is committed whatever follows it: when `decide` throws or the upsert
+   * fails, the code is still consumed, nothing of the upsert remains, and the error is
+   * thrown to the caller after the commit. Callers fall back to the separate calls when
+   * absent (redeemAuthCode in redeem.ts).
    */
   redeemAuthCode?(codeHash: string, now: number, decide: CodeGrantDecision): Promise<CodeRedemption>;
 

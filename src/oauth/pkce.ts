@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { safeEqual } from '../util/crypto.js';
+import { safeEqual, sha256Base64Url } from '../util/crypto.js';
 
 export type PkceMethod = 'S256' | 'plain';
 
@@ -17,8 +16,9 @@ export function isValidChallenge(value: string): boolean {
   return VERIFIER.test(value);
 }
 
+/** RFC 7636 §4.2: BASE64URL(SHA256(ASCII(code_verifier))); a well-formed verifier is ASCII, so its UTF-8 is the same bytes. */
 export function s256(verifier: string): string {
-  return createHash('sha256').update(verifier, 'ascii').digest('base64url');
+  return sha256Base64Url(verifier);
 }
 
 /**

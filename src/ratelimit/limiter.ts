@@ -18,6 +18,8 @@ export interface RateLimiter {
   hitNow?(key: string, limit: number, windowMs: number): RateResult;
   /** Reads the count without adding to it. */
   peek(key: string, windowMs: number): Promise<number>;
+  /** Optional: peek, answered at once, for a limiter that counts in this process. */
+  peekNow?(key: string, windowMs: number): number;
   /** Forgets a key (e.g. after a successful sign-in). */
   reset(key: string): Promise<void>;
   close(): Promise<void>;
@@ -53,6 +55,10 @@ export class MemoryRateLimiter implements RateLimiter {
   }
 
   async peek(key: string, windowMs: number): Promise<number> {
+    return this.peekNow(key, windowMs);
+  }
+
+  peekNow(key: string, windowMs: number): number {
     const w = this.windows.get(key);
     if (!w || this.now() - w.start >= windowMs) return 0;
     return w.count;

@@ -10,6 +10,8 @@
  *   callers, across processes, exactly one receives the record and the rest receive null
  *   (a conditional DELETE ... RETURNING, never read-then-delete). consumeAuthCode keeps a
  *   tombstone instead (a conditional UPDATE ... RETURNING), so the losers learn "replayed".
+ *   A read followed by a write is as good only inside a transaction that took the write
+ *   lock before reading (SQLite's BEGIN IMMEDIATE, as the group commit does).
  * - Times are milliseconds since the epoch (numbers), supplied by the caller's clock.
  * - Errors from the database other than "not found" are thrown as StorageUnavailableError
  *   when the database cannot be reached, so the origins can answer 503.
@@ -124,14 +126,23 @@ export interface Grant extends ClientMeta {
   lastUsedAt: number | null;
 }
 
+/** A new V1 token's seed and the SHA-256 of the token derived from it (stored in access_tokens for lookup). */
+export interface MintedToken {
+  tokenSeed: string;
+  tokenHash: string;
+}
+
 export interface V1GrantRequest extends ClientMeta {
   userId: number;
   appId: number;
   flow: Flow;
-  /** Used only when no live grant exists yet. */
-  tokenSeed: string;
-  /** SHA-256 of the token derived from tokenSeed; stored in access_tokens for lookup. */
-  tokenHash: string;
+  /**
+   * Makes the token of a grant this upsert creates: a live grant keeps its own, so a
+   * storage that can tell calls it only when it inserts (SQLite). Called at most once per
+   * upsert; one that cannot tell before writing calls it up front (PostgreSQL's
+   * INSERT ... ON CONFLICT) and the seed is then kept only if the grant is created.
+   */
+  mintToken: () => MintedToken;
   now: number;
   tokenExpiresAt: number;
   /**
@@ -139,6 +150,28 @@ export interface V1GrantRequest extends ClientMeta {
    * records the grant in the same transaction, as recordAuthCodeGrant would (decision 0082).
    */
   authCodeHash?: string;
+}
+
+/** The V1 grant a code exchange issued: enough to hand out its token. */
+export interface IssuedV1Grant {
+  grantId: number;
+  tokenSeed: string;
+  /** Whether this exchange created the grant (its token is the one just minted) rather than refreshing a live one. */
+  created: boolean;
+}
+
+/**
+ * Decides, from what consuming a code found, which grant to issue for it: protocol code
+ * (the client, code, redirect_uri and PKCE checks), synchronous. Returns the request, or
+ * null to issue nothing; a grant is issued only for a fresh code. A throw is the
+ * exchange's answer: the code stays consumed (§5.4) and the error reaches the caller.
+ */
+export type CodeGrantDecision = (consumption: CodeConsumption) => Omit<V1GrantRequest, 'authCodeHash'> | null;
+
+/** What redeeming a code did: what its consumption found, and the grant issued for it, if any. */
+export interface CodeRedemption {
+  consumption: CodeConsumption;
+  issued: IssuedV1Grant | null;
 }
 
 /** What a bearer-token lookup returns: enough to authorize an API call in one query. */
@@ -231,6 +264,17 @@ export interface Storage {
   consumeAuthCode(codeHash: string, now: number): Promise<CodeConsumption>;
   /** Remembers on a consumed code which grant its exchange produced, and whether it created that grant. */
   recordAuthCodeGrant(codeHash: string, grantId: number, created: boolean): Promise<void>;
+  /**
+   * Optional: consumeAuthCode, `decide`, and upsertV1Grant of the grant it asks for (its
+   * tombstone recording the grant) as one write, for a storage that can run `decide`
+   * inside it (SQLite: one group-commit operation, decision 0086). `decide` is called
+   * once, on what the consumption found (not at all if the code cannot be read). The
+   * consumption is committed whatever follows it: when `decide` throws or the upsert
+   * fails, the code is still consumed, nothing of the upsert remains, and the error is
+   * thrown to the caller after the commit. Callers fall back to the separate calls when
+   * absent (redeemAuthCode in redeem.ts).
+   */
+  redeemAuthCode?(codeHash: string, now: number, decide: CodeGrantDecision): Promise<CodeRedemption>;
 
   // --- grants and tokens
   /**

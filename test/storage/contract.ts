@@ -7,7 +7,17 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { ConflictError, type AuthCode, type Pin, type Storage, type V1GrantRequest } from '../../src/storage/storage.js';
+import { redeemAuthCode } from '../../src/storage/redeem.js';
+import {
+  ConflictError,
+  type AuthCode,
+  type CodeConsumption,
+  type CodeGrantDecision,
+  type MintedToken,
+  type Pin,
+  type Storage,
+  type V1GrantRequest,
+} from '../../src/storage/storage.js';
 
 export interface StorageHarness {
   /** A fresh, empty, migrated storage over a database nobody else uses. */
@@ -69,11 +79,12 @@ export function defineStorageContract(name: string, harness: StorageHarness): vo
         ...extra,
       };
     }
-    function grantReq(userId: number, appId: number, extra: Partial<V1GrantRequest> = {}): V1GrantRequest {
-      return {
+    /** A grant request whose mintToken hands out tokenSeed and tokenHash (kept on the request for the assertions). */
+    function grantReq(userId: number, appId: number, extra: Partial<V1GrantRequest & MintedToken> = {}): V1GrantRequest & MintedToken {
+      const req = {
         userId,
         appId,
-        flow: 'code',
+        flow: 'code' as const,
         tokenSeed: hex(),
         tokenHash: hex(),
         now: T0,
@@ -83,6 +94,7 @@ export function defineStorageContract(name: string, harness: StorageHarness): vo
         userAgent: 'UA/1',
         ...extra,
       };
+      return { mintToken: () => ({ tokenSeed: req.tokenSeed, tokenHash: req.tokenHash }), ...req };
     }
     function pin(appId: number, extra: Partial<Pin> = {}): Pin {
       return {
@@ -279,6 +291,128 @@ export function defineStorageContract(name: string, harness: StorageHarness): vo
       });
     });
 
+    /**
+     * Redemption: consumption, the exchange's decision and the grant upsert. SQLite does it
+     * as one write (Storage.redeemAuthCode); PostgreSQL through the fallback of two calls.
+     * The outcome is the same either way.
+     */
+    describe(`code redemption (${name})`, () => {
+      /** A decision that issues `issue` for a fresh code and nothing otherwise, remembering what it saw. */
+      function deciding(issue: Omit<V1GrantRequest, 'authCodeHash'>): CodeGrantDecision & { seen: CodeConsumption[] } {
+        const seen: CodeConsumption[] = [];
+        return Object.assign((c: CodeConsumption) => (seen.push(c), c.kind === 'fresh' ? issue : null), { seen });
+      }
+
+      it('issues the grant for a fresh code, and its tombstone records the grant for a replay', async () => {
+        const owner = await user();
+        const a = await app(owner.id);
+        const c = code(a.id, owner.id);
+        await s.saveAuthCode(c);
+        const req = grantReq(owner.id, a.id, { flow: 'pkce' });
+        const decide = deciding(req);
+        const first = await redeemAuthCode(s, c.codeHash, T0 + 5, decide);
+        assert.deepEqual(decide.seen, [{ kind: 'fresh', code: c }]);
+        assert.deepEqual(first.consumption, { kind: 'fresh', code: c });
+        assert.ok(first.issued);
+        assert.deepEqual(first.issued, { grantId: first.issued.grantId, tokenSeed: req.tokenSeed, created: true });
+        const g = (await s.findGrantById(first.issued.grantId))!;
+        assert.deepEqual([g.userId, g.appId, g.flow, g.tokenSeed, g.createdAt, g.authorizedAt], [owner.id, a.id, 'pkce', req.tokenSeed, T0, T0]);
+        assert.equal((await peer.findAccessToken(req.tokenHash, T0))?.grantId, g.id);
+
+        const replay = deciding(grantReq(owner.id, a.id));
+        const second = await redeemAuthCode(peer, c.codeHash, T0 + 6, replay);
+        const replayed = { kind: 'replayed', code: c, consumedAt: T0 + 5, grantId: g.id, grantCreated: true };
+        assert.deepEqual(replay.seen, [replayed]);
+        assert.deepEqual(second, { consumption: replayed, issued: null });
+        assert.equal((await s.listConnectedApps(owner.id)).length, 1);
+      });
+
+      it('refreshes the live grant for a later code: same seed, not created, and the new token is not stored', async () => {
+        const owner = await user();
+        const a = await app(owner.id);
+        const live = await s.upsertV1Grant(grantReq(owner.id, a.id));
+        const c = code(a.id, owner.id);
+        await s.saveAuthCode(c);
+        const req = grantReq(owner.id, a.id, { now: T0 + 100, tokenExpiresAt: T0 + 5_000_000 });
+        const { issued } = await redeemAuthCode(s, c.codeHash, T0 + 100, deciding(req));
+        assert.deepEqual(issued, { grantId: live.id, tokenSeed: live.tokenSeed, created: false });
+        assert.equal(await s.findAccessToken(req.tokenHash, T0), null);
+        assert.equal((await s.findGrantById(live.id))!.authorizedAt, T0 + 100);
+        assert.deepEqual(await s.consumeAuthCode(c.codeHash, T0 + 101), { kind: 'replayed', code: c, consumedAt: T0 + 100, grantId: live.id, grantCreated: false });
+      });
+
+      it('consumes the code whatever the decision: a throw reaches the caller after the code is consumed (§5.4)', async () => {
+        const owner = await user();
+        const a = await app(owner.id);
+        const c = code(a.id, owner.id);
+        await s.saveAuthCode(c);
+        const refused = new Error('Wrong Secret');
+        let calls = 0;
+        await assert.rejects(
+          redeemAuthCode(s, c.codeHash, T0 + 7, () => {
+            calls++;
+            throw refused;
+          }),
+          (err) => err === refused,
+        );
+        assert.equal(calls, 1);
+        assert.deepEqual(await peer.consumeAuthCode(c.codeHash, T0 + 8), { kind: 'replayed', code: c, consumedAt: T0 + 7, grantId: null, grantCreated: false });
+        assert.deepEqual(await s.listConnectedApps(owner.id), []);
+
+        // Issuing nothing for a fresh code consumes it too.
+        const c2 = code(a.id, owner.id);
+        await s.saveAuthCode(c2);
+        assert.deepEqual(await redeemAuthCode(s, c2.codeHash, T0 + 9, () => null), { consumption: { kind: 'fresh', code: c2 }, issued: null });
+        assert.equal((await s.consumeAuthCode(c2.codeHash, T0 + 10)).kind, 'replayed');
+      });
+
+      it('an unknown code: the decision sees it, and nothing is written', async () => {
+        const owner = await user();
+        const a = await app(owner.id);
+        const decide = deciding(grantReq(owner.id, a.id));
+        assert.deepEqual(await redeemAuthCode(s, hex(), T0, decide), { consumption: { kind: 'unknown' }, issued: null });
+        assert.deepEqual(decide.seen, [{ kind: 'unknown' }]);
+        assert.deepEqual(await s.listConnectedApps(owner.id), []);
+      });
+
+      it('of 10 concurrent redemptions of one code on two connections, exactly one issues a grant and 9 see a replay', async () => {
+        const owner = await user();
+        const a = await app(owner.id);
+        const c = code(a.id, owner.id);
+        await s.saveAuthCode(c);
+        const got = await Promise.all(
+          Array.from({ length: 10 }, (_, i) => redeemAuthCode(i % 2 ? peer : s, c.codeHash, T0 + i, deciding(grantReq(owner.id, a.id)))),
+        );
+        const winners = got.filter((r) => r.issued !== null);
+        assert.equal(winners.length, 1);
+        assert.equal(winners[0]!.consumption.kind, 'fresh');
+        assert.equal(got.filter((r) => r.consumption.kind === 'replayed' && r.issued === null).length, 9);
+        assert.equal((await s.listConnectedApps(owner.id)).length, 1);
+        const tombstone = await s.consumeAuthCode(c.codeHash, T0 + 20);
+        assert.ok(tombstone.kind === 'replayed');
+        assert.deepEqual([tombstone.grantId, tombstone.grantCreated], [winners[0]!.issued!.grantId, true]);
+      });
+
+      it('an upsert that fails leaves no grant and no token, and the code consumed', async () => {
+        const owner = await user();
+        const other = await user();
+        const a = await app(owner.id);
+        const taken = grantReq(other.id, a.id);
+        const existing = await s.upsertV1Grant(taken);
+        const c = code(a.id, owner.id);
+        await s.saveAuthCode(c);
+        // The new grant's row goes in first; its token then clashes with a stored one.
+        const clash = grantReq(owner.id, a.id, { tokenHash: taken.tokenHash });
+        await assert.rejects(redeemAuthCode(s, c.codeHash, T0 + 3, deciding(clash)));
+        assert.deepEqual(await s.listConnectedApps(owner.id), []);
+        assert.equal((await s.findAccessToken(taken.tokenHash, T0))?.grantId, existing.id);
+        assert.deepEqual(await peer.consumeAuthCode(c.codeHash, T0 + 4), { kind: 'replayed', code: c, consumedAt: T0 + 3, grantId: null, grantCreated: false });
+        // Nothing half-done is left in the way of the next authorization.
+        const after = await s.upsertV1Grant(grantReq(owner.id, a.id, { now: T0 + 5 }));
+        assert.equal(after.createdAt, T0 + 5);
+      });
+    });
+
     describe('grants and tokens', () => {
       it('creates a live V1 grant with its token on first authorization', async () => {
         const owner = await user();
@@ -311,9 +445,12 @@ export function defineStorageContract(name: string, harness: StorageHarness): vo
         const a = await app(owner.id);
         const first = grantReq(owner.id, a.id);
         const g1 = await s.upsertV1Grant(first);
-        const g2 = await s.upsertV1Grant(
-          grantReq(owner.id, a.id, { flow: 'pin', now: T0 + 5000, tokenExpiresAt: T0 + 2_000_000, appName: null, appVersion: '2.0', userAgent: null }),
-        );
+        const again = grantReq(owner.id, a.id, { flow: 'pin', now: T0 + 5000, tokenExpiresAt: T0 + 2_000_000, appName: null, appVersion: '2.0', userAgent: null });
+        let mints = 0;
+        const g2 = await s.upsertV1Grant({ ...again, mintToken: () => (mints++, again.mintToken()) });
+        // A storage may mint before it knows the grant is live, but at most once, and the live grant keeps its seed.
+        assert.ok(mints <= 1);
+        assert.equal(await s.findAccessToken(again.tokenHash, T0), null);
         assert.equal(g2.id, g1.id);
         assert.equal(g2.tokenSeed, first.tokenSeed);
         assert.equal(g2.flow, 'pin');

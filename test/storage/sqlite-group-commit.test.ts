@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { GroupCommit } from '../../src/storage/sqlite/group-commit.js';
+import { FailAfterCommit, GroupCommit } from '../../src/storage/sqlite/group-commit.js';
 import { SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
+import type { CodeConsumption } from '../../src/storage/storage.js';
 import { sha256Hex } from '../../src/util/crypto.js';
 
 /** Writes submitted in one event-loop turn share a commit; each stays whole and single-use stays single. */
@@ -66,8 +67,7 @@ describe('SQLite group commit', () => {
           userId,
           appId,
           flow: 'code',
-          tokenSeed: `seed-${i}`,
-          tokenHash: sha256Hex(`token-${i}`),
+          mintToken: () => ({ tokenSeed: `seed-${i}`, tokenHash: sha256Hex(`token-${i}`) }),
           now: 1000 + i,
           tokenExpiresAt: 9_000_000_000_000,
           appName: null,
@@ -78,6 +78,126 @@ describe('SQLite group commit', () => {
     );
     assert.equal(new Set(grants.map((g) => g.id)).size, 1);
     assert.equal(new Set(grants.map((g) => g.tokenSeed)).size, 1);
+  });
+
+  it('refreshing a live grant mints no token: only a created grant needs one', async () => {
+    let mints = 0;
+    const request = (seed: string) => ({
+      userId,
+      appId,
+      flow: 'code' as const,
+      mintToken: () => (mints++, { tokenSeed: seed, tokenHash: sha256Hex(seed) }),
+      now: 5000,
+      tokenExpiresAt: 9_000_000_000_000,
+      appName: null,
+      appVersion: null,
+      userAgent: null,
+    });
+    const owner = (await storage.createUser({ username: 'minting', passwordHash: 'x', createdAt: 1 })).id;
+    const first = await storage.upsertV1Grant({ ...request('first-seed'), userId: owner });
+    assert.equal(mints, 1);
+    const again = await storage.upsertV1Grant({ ...request('second-seed'), userId: owner });
+    assert.equal(mints, 1);
+    assert.deepEqual([again.id, again.tokenSeed], [first.id, 'first-seed']);
+  });
+
+  /** A grant request for `user` whose token, if minted, is `seed`; counts the mints in `mints.n`. */
+  const grantFor = (user: number, seed: string, mints = { n: 0 }) => ({
+    userId: user,
+    appId,
+    flow: 'code' as const,
+    mintToken: () => (mints.n++, { tokenSeed: seed, tokenHash: sha256Hex(`token-of-${seed}`) }),
+    now: 7000,
+    tokenExpiresAt: 9_000_000_000_000,
+    appName: null,
+    appVersion: null,
+    userAgent: null,
+  });
+
+  it('a redemption is one operation: a replay in the same turn already sees the grant the first one issued', async () => {
+    const owner = (await storage.createUser({ username: 'one-turn', passwordHash: 'x', createdAt: 1 })).id;
+    await storage.saveAuthCode({ ...code(sha256Hex('one-turn-code')), userId: owner });
+    const decide = (c: CodeConsumption) => (c.kind === 'fresh' ? grantFor(owner, 'one-turn-seed') : null);
+    const [first, second] = await Promise.all([
+      storage.redeemAuthCode(sha256Hex('one-turn-code'), 20, decide),
+      storage.redeemAuthCode(sha256Hex('one-turn-code'), 21, decide),
+    ]);
+    assert.ok(first.issued?.created);
+    assert.equal(second.consumption.kind, 'replayed');
+    assert.ok(second.consumption.kind === 'replayed');
+    assert.deepEqual([second.consumption.consumedAt, second.consumption.grantId, second.consumption.grantCreated], [20, first.issued.grantId, true]);
+  });
+
+  it('redeeming a code for a live grant mints no token', async () => {
+    const owner = (await storage.createUser({ username: 'live-redeem', passwordHash: 'x', createdAt: 1 })).id;
+    const live = await storage.upsertV1Grant(grantFor(owner, 'live-seed'));
+    await storage.saveAuthCode({ ...code(sha256Hex('live-redeem-code')), userId: owner });
+    const mints = { n: 0 };
+    const { issued } = await storage.redeemAuthCode(sha256Hex('live-redeem-code'), 30, () => grantFor(owner, 'unused-seed', mints));
+    assert.deepEqual(issued, { grantId: live.id, tokenSeed: 'live-seed', created: false });
+    assert.equal(mints.n, 0);
+  });
+
+  it('a redemption whose upsert fails, in a batch: its code is consumed, nothing of its grant remains, the others are untouched', async () => {
+    const owner = (await storage.createUser({ username: 'batch-redeem', passwordHash: 'x', createdAt: 1 })).id;
+    const failing = (await storage.createUser({ username: 'failing-redeem', passwordHash: 'x', createdAt: 1 })).id;
+    const holder = (await storage.createUser({ username: 'token-holder', passwordHash: 'x', createdAt: 1 })).id;
+    const taken = await storage.upsertV1Grant(grantFor(holder, 'taken-seed'));
+    assert.equal(taken.tokenSeed, 'taken-seed');
+    const hashes = ['batch-a', 'batch-b', 'batch-c'].map((c) => sha256Hex(c));
+    for (const [i, h] of hashes.entries()) await storage.saveAuthCode({ ...code(h), userId: i === 1 ? failing : owner });
+    const [ok, failed, consumed] = await Promise.allSettled([
+      storage.redeemAuthCode(hashes[0]!, 40, (c) => (c.kind === 'fresh' ? grantFor(owner, 'batch-seed') : null)),
+      // A token that clashes with the stored one fails the upsert after its grant row went in.
+      storage.redeemAuthCode(hashes[1]!, 41, (c) =>
+        c.kind === 'fresh' ? { ...grantFor(failing, 'clash-seed'), mintToken: () => ({ tokenSeed: 'clash-seed', tokenHash: sha256Hex('token-of-taken-seed') }) } : null,
+      ),
+      storage.consumeAuthCode(hashes[2]!, 42),
+    ]);
+    assert.equal(ok.status, 'fulfilled');
+    assert.equal(failed.status, 'rejected');
+    assert.equal(consumed.status, 'fulfilled');
+    assert.ok(ok.status === 'fulfilled' && ok.value.issued?.created);
+    assert.equal(storage.handle.prepare('SELECT COUNT(*) FROM grants WHERE user_id = ?').pluck().get(failing), 0);
+    assert.equal((await storage.findAccessToken(sha256Hex('token-of-taken-seed'), 1))?.grantId, taken.id);
+    const tombstone = await peer.consumeAuthCode(hashes[1]!, 43);
+    assert.deepEqual(tombstone.kind === 'replayed' && [tombstone.consumedAt, tombstone.grantId], [41, null]);
+    assert.equal((await peer.consumeAuthCode(hashes[2]!, 43)).kind, 'replayed');
+  });
+
+  it('recover replaces a failed operation, in a savepoint of its own; FailAfterCommit keeps the writes and rejects', async () => {
+    const db = new Database(join(dir, 'k.sqlite'));
+    db.pragma('busy_timeout = 5000');
+    db.exec('CREATE TABLE IF NOT EXISTS r (k TEXT PRIMARY KEY)');
+    const group = new GroupCommit(db);
+    const insert = (k: string) => db.prepare('INSERT INTO r (k) VALUES (?)').run(k).changes;
+    const results = await Promise.allSettled([
+      group.submit(
+        () => {
+          insert('undone');
+          throw new Error('fails after a write');
+        },
+        () => insert('recovered'),
+      ),
+      group.submit(
+        (): number => {
+          throw new Error('first failure');
+        },
+        () => {
+          insert('undone too');
+          throw new Error('recovery fails as well');
+        },
+      ),
+      group.submit(() => insert('next')),
+      // Kept writes, and an error for the caller once they are committed.
+      group.submit(() => (insert('kept'), new FailAfterCommit(new Error('answered after the commit')))),
+    ]);
+    assert.deepEqual(
+      results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message)),
+      [1, 'recovery fails as well', 1, 'answered after the commit'],
+    );
+    assert.deepEqual(db.prepare('SELECT k FROM r ORDER BY k').pluck().all(), ['kept', 'next', 'recovered']);
+    db.close();
   });
 
   it('a failing operation rolls back alone and rejects alone', async () => {

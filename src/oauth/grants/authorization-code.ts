@@ -1,4 +1,5 @@
-import type { App, AuthCode, ClientMeta, CodeConsumption } from '../../storage/storage.js';
+import { redeemAuthCode } from '../../storage/redeem.js';
+import type { App, AuthCode, ClientMeta, CodeConsumption, CodeGrantDecision, CodeRedemption } from '../../storage/storage.js';
 import { safeEqual, sha256Hex } from '../../util/crypto.js';
 import type { BasicCredentials } from '../client-auth.js';
 import type { ProtocolDeps } from '../deps.js';
@@ -6,7 +7,7 @@ import { ProtocolError } from '../errors.js';
 import { readNonEmpty, readParam, type RawParams } from '../params.js';
 import { verifyPkce } from '../pkce.js';
 import { answerCodeReplay, type ReplayLog } from './code-replay.js';
-import { issueV1Token, v1TokenResponse, type V1TokenResponse } from './v1-token.js';
+import { prepareV1Grant, v1TokenResponse, type PreparedV1Grant, type V1TokenResponse } from './v1-token.js';
 
 export interface TokenRequest {
   /** Body parameters (form or JSON). */
@@ -72,11 +73,18 @@ function authenticateClient(app: App, f: Fields): void {
   }
 }
 
+/** Step 3, first half: the client is known and speaks V1. */
+function requireV1App(app: App | null): App {
+  if (!app) throw new ProtocolError('client_id_failed');
+  if (app.dialect !== 'v1') throw new ProtocolError('unauthorized_client', 'This client_id is an OAuth 2.0 app: use POST /oauth2/token');
+  return app;
+}
+
+const codeRefused = () => new ProtocolError('grant_error', 'The code is invalid, expired or already used');
+
 /** Step 4. The code exists, is unexpired and was issued to this client. */
 function checkCode(code: AuthCode | null, app: App, now: number): AuthCode {
-  if (!code || code.appId !== app.id || code.expiresAt <= now) {
-    throw new ProtocolError('grant_error', 'The code is invalid, expired or already used');
-  }
+  if (!code || code.appId !== app.id || code.expiresAt <= now) throw codeRefused();
   return code;
 }
 
@@ -136,6 +144,11 @@ const NOT_A_CODE: CodeConsumption = { kind: 'unknown' };
  *   5. redirect_uri repeats authorize   403 redirect_failed
  *   6. PKCE                             401 secret_error "PKCE verification failed"
  *   7. issue the (same) V1 token        200, and the code's tombstone remembers the grant
+ *
+ * Steps 3 to 7 run as one write with the consumption where the storage can (decision
+ * 0086): the checks are synchronous, and their answer reaches the client only once the
+ * consumption is committed. The app is read before (a read changes nothing); its answer
+ * still comes after the consumption, in the order above.
  */
 export async function exchangeAuthorizationCode(deps: ProtocolDeps & { log?: ReplayLog }, req: TokenRequest): Promise<V1TokenResponse> {
   const f = readFields(req);
@@ -143,13 +156,40 @@ export async function exchangeAuthorizationCode(deps: ProtocolDeps & { log?: Rep
     throw new ProtocolError('unsupported_grant_type', `grant_type ${f.grantType.slice(0, 64)} is not supported here; use authorization_code`);
   }
 
-  const codeHash = sha256Hex(f.code);
-  const consumption = f.code.length <= 512 ? await deps.storage.consumeAuthCode(codeHash, deps.clock.now()) : NOT_A_CODE;
+  const found = f.clientId.length <= 200 ? await deps.storage.findAppByClientId(f.clientId) : null;
+  let grant: PreparedV1Grant | undefined;
+  const decide: CodeGrantDecision = (consumption) => {
+    const app = requireV1App(found);
+    // A replay is answered after the commit: answering it may revoke a grant (code-replay.ts).
+    if (consumption.kind === 'replayed') return null;
+    authenticateClient(app, f);
+    const code = checkCode(consumption.kind === 'fresh' ? consumption.code : null, app, deps.clock.now());
+    checkRedirectUri(code, f);
+    checkPkce(code, f);
+    grant = prepareV1Grant(deps, {
+      userId: code.userId,
+      appId: app.id,
+      flow: code.codeChallenge === null ? 'code' : 'pkce',
+      meta: {
+        appName: req.meta.appName ?? code.appName,
+        appVersion: req.meta.appVersion ?? code.appVersion,
+        userAgent: req.meta.userAgent ?? code.userAgent,
+      },
+    });
+    return grant.request;
+  };
 
-  const app = f.clientId.length <= 200 ? await deps.storage.findAppByClientId(f.clientId) : null;
-  if (!app) throw new ProtocolError('client_id_failed');
-  if (app.dialect !== 'v1') throw new ProtocolError('unauthorized_client', 'This client_id is an OAuth 2.0 app: use POST /oauth2/token');
+  let redemption: CodeRedemption;
+  if (f.code.length <= 512) {
+    redemption = await redeemAuthCode(deps.storage, sha256Hex(f.code), deps.clock.now(), decide);
+  } else {
+    // Longer than any code: not looked up, and the checks answer as for an unknown code.
+    decide(NOT_A_CODE);
+    redemption = { consumption: NOT_A_CODE, issued: null };
+  }
 
+  const app = requireV1App(found);
+  const { consumption, issued } = redemption;
   if (consumption.kind === 'replayed') {
     const used = consumption.code;
     const wouldSucceed =
@@ -158,24 +198,8 @@ export async function exchangeAuthorizationCode(deps: ProtocolDeps & { log?: Rep
       passes(() => checkRedirectUri(used, f)) &&
       passes(() => checkPkce(used, f));
     await answerCodeReplay(deps, consumption, { appId: app.id, wouldSucceed });
+    authenticateClient(app, f);
   }
-  authenticateClient(app, f);
-
-  const code = checkCode(consumption.kind === 'fresh' ? consumption.code : null, app, deps.clock.now());
-  checkRedirectUri(code, f);
-  checkPkce(code, f);
-
-  // The code's tombstone records the grant in the upsert's own transaction (decision 0082).
-  const { token } = await issueV1Token(deps, {
-    userId: code.userId,
-    appId: app.id,
-    flow: code.codeChallenge === null ? 'code' : 'pkce',
-    meta: {
-      appName: req.meta.appName ?? code.appName,
-      appVersion: req.meta.appVersion ?? code.appVersion,
-      userAgent: req.meta.userAgent ?? code.userAgent,
-    },
-    authCodeHash: codeHash,
-  });
-  return v1TokenResponse(token);
+  if (issued === null || grant === undefined) throw codeRefused();
+  return v1TokenResponse(grant.tokenOf(issued));
 }

@@ -262,8 +262,11 @@ export class PostgresStorage implements Storage {
    * One INSERT ... ON CONFLICT on the partial unique index: a concurrent caller for the
    * same (user, app) waits on the row the first one inserted and then updates it, so all
    * of them return the same grant. `xmax = 0` tells a fresh row from an updated one.
+   * Whether a live grant exists is known only after the statement, so the token is minted
+   * up front and kept only by an inserted row.
    */
   async upsertV1Grant(req: V1GrantRequest): Promise<Grant> {
+    const minted = req.mintToken();
     const row = await this.tx(async (c) => {
       const g = (await this.one(
         `INSERT INTO grants AS g (user_id, app_id, dialect, scope, token_seed, flow, app_name, app_version, user_agent, created_at, authorized_at)
@@ -273,11 +276,11 @@ export class PostgresStorage implements Storage {
            app_name = COALESCE(EXCLUDED.app_name, g.app_name), app_version = COALESCE(EXCLUDED.app_version, g.app_version),
            user_agent = COALESCE(EXCLUDED.user_agent, g.user_agent)
          RETURNING g.*, (xmax = 0) AS inserted`,
-        [req.userId, req.appId, req.tokenSeed, req.flow, req.appName, req.appVersion, req.userAgent, req.now],
+        [req.userId, req.appId, minted.tokenSeed, req.flow, req.appName, req.appVersion, req.userAgent, req.now],
         c,
       ))!;
       if (g.inserted === true) {
-        await this.q('INSERT INTO access_tokens (token_hash, grant_id, created_at, expires_at) VALUES ($1, $2, $3, $4)', [req.tokenHash, g.id, req.now, req.tokenExpiresAt], c);
+        await this.q('INSERT INTO access_tokens (token_hash, grant_id, created_at, expires_at) VALUES ($1, $2, $3, $4)', [minted.tokenHash, g.id, req.now, req.tokenExpiresAt], c);
       } else {
         await this.q('UPDATE access_tokens SET expires_at = $1 WHERE grant_id = $2', [req.tokenExpiresAt, g.id], c);
       }

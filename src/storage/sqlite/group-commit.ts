@@ -2,23 +2,32 @@ import type Database from 'better-sqlite3';
 
 type Outcome = { ok: true; value: unknown } | { ok: false; err: unknown };
 
+/**
+ * Returned by an operation (or its recover) whose writes must be kept although its caller
+ * is to receive an error: the promise rejects with `err` once the transaction committed.
+ */
+export class FailAfterCommit {
+  constructor(readonly err: unknown) {}
+}
+
 interface Pending {
   op: () => unknown;
+  recover: ((err: unknown) => unknown) | undefined;
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
 }
 
 /**
- * Group commit for the hot write paths (consuming a code, upserting a grant, recording a
- * PIN poll): the
+ * Group commit for the hot write paths (redeeming or consuming a code, upserting a grant,
+ * recording a PIN poll): the
  * operations submitted during one event-loop turn run together in one write transaction,
  * each inside its own savepoint, so a busy server commits once per turn instead of once
  * per operation. The commit is most of a small write's cost (bench/README.md).
  *
  * Nothing about the operations changes: each still runs whole or not at all (a failing one
- * rolls back its savepoint only and rejects alone), each single-use DELETE ... RETURNING
- * still has exactly one winner, and every caller's promise settles only after the
- * transaction holding its write has committed.
+ * rolls back its savepoint only and rejects alone, or is replaced by the recover it was
+ * submitted with), each single-use DELETE ... RETURNING still has exactly one winner, and
+ * every caller's promise settles only after the transaction holding its write has committed.
  */
 export class GroupCommit {
   private queue: Pending[] = [];
@@ -32,7 +41,7 @@ export class GroupCommit {
    * what a batch may have changed).
    */
   constructor(
-    db: Database.Database,
+    private readonly db: Database.Database,
     private readonly around: <T>(run: () => T) => T = (run) => run(),
   ) {
     // Called inside the outer transaction, a better-sqlite3 transaction function is a savepoint.
@@ -42,15 +51,36 @@ export class GroupCommit {
         try {
           outcomes.push({ ok: true, value: this.savepoint(item.op) });
         } catch (err) {
-          outcomes.push({ ok: false, err });
+          outcomes.push(this.recovered(item, err));
         }
       }
     });
   }
 
-  submit<T>(op: () => T): Promise<T> {
+  /**
+   * After `op` failed and its savepoint was rolled back, `recover` runs in a savepoint of
+   * its own, in the same transaction, and settles the promise instead: so an operation can
+   * keep part of its work (a consumed code) without paying for a nested savepoint when
+   * nothing fails. Not when the failure ended the whole transaction (SQLite rolls back by
+   * itself on some I/O errors): then there is nothing left to recover into.
+   */
+  private recovered(item: Pending, err: unknown): Outcome {
+    if (item.recover === undefined || !this.db.inTransaction) return { ok: false, err };
+    const recover = item.recover;
+    try {
+      return { ok: true, value: this.savepoint(() => recover(err)) };
+    } catch (again) {
+      return { ok: false, err: again };
+    }
+  }
+
+  /**
+   * Runs `op` in the next batch, in its own savepoint; `recover(err)`, if given, replaces a
+   * failed `op` (see recovered). Either may return a FailAfterCommit.
+   */
+  submit<T>(op: () => T | FailAfterCommit, recover?: (err: unknown) => T | FailAfterCommit): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ op, resolve: resolve as (value: unknown) => void, reject });
+      this.queue.push({ op, recover, resolve: resolve as (value: unknown) => void, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
@@ -74,8 +104,9 @@ export class GroupCommit {
     }
     batch.forEach((item, i) => {
       const o = outcomes[i]!;
-      if (o.ok) item.resolve(o.value);
-      else item.reject(o.err);
+      if (!o.ok) item.reject(o.err);
+      else if (o.value instanceof FailAfterCommit) item.reject(o.value.err);
+      else item.resolve(o.value);
     });
   }
 }

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { loadMigrations } from '../migrations.js';
 import { APP_SELECT, num, numOrNull, rowToApp, rowToAuthCode, rowToGrant, rowToPin, rowToUser, str, tombstoneOf, type Row } from '../rows.js';
-import { GroupCommit } from './group-commit.js';
+import { FailAfterCommit, GroupCommit } from './group-commit.js';
 import { ReadCache } from './read-cache.js';
 import {
   ConflictError,
@@ -11,6 +11,8 @@ import {
   type AuthCode,
   type CleanupCounts,
   type CodeConsumption,
+  type CodeGrantDecision,
+  type CodeRedemption,
   type ConnectedApp,
   type Grant,
   type NewApp,
@@ -24,6 +26,18 @@ import {
   type V1GrantRequest,
 } from '../storage.js';
 
+const NO_CODE: CodeConsumption = { kind: 'unknown' };
+
+/** The live V1 grant of (user, app): the partial unique index grants_one_live_v1 finds it. */
+const LIVE_GRANT = `SELECT id, token_seed FROM grants WHERE user_id = ? AND app_id = ? AND dialect = 'v1' AND revoked_at IS NULL`;
+const REFRESH_GRANT = `UPDATE grants SET authorized_at = ?, flow = ?, app_name = COALESCE(?, app_name), app_version = COALESCE(?, app_version),
+   user_agent = COALESCE(?, user_agent) WHERE id = ?`;
+const INSERT_GRANT = `INSERT INTO grants (user_id, app_id, dialect, scope, token_seed, flow, app_name, app_version, user_agent, created_at, authorized_at)
+   VALUES (?, ?, 'v1', 'public', ?, ?, ?, ?, ?, ?, ?)`;
+/** The statements' texts with RETURNING, built once: the statement cache is keyed by SQL text. */
+const REFRESH_GRANT_WHOLE = `${REFRESH_GRANT} RETURNING *`;
+const INSERT_GRANT_WHOLE = `${INSERT_GRANT} RETURNING *`;
+const INSERT_GRANT_ISSUED = `${INSERT_GRANT} RETURNING id, token_seed`;
 
 /** Every kind the read cache holds (src/storage/sqlite/read-cache.ts). */
 const ALL_KINDS = ['user', 'app', 'token', 'token+user', 'pin'] as const;
@@ -219,36 +233,99 @@ export class SqliteStorage implements Storage {
     this.q('UPDATE auth_codes SET grant_id = ?, grant_created = ? WHERE code_hash = ?').run(grantId, created ? 1 : 0, codeHash);
   }
 
+  /**
+   * One group-commit operation for a whole code exchange (decision 0086): read the code,
+   * let `decide` check it, upsert the grant, and write the consumption and the grant onto
+   * the code's row in one statement. Reading before writing is single use here because
+   * the group commit's BEGIN IMMEDIATE holds the write lock from before the read until the
+   * commit: no other connection can consume the code in between, and the operations of a
+   * batch run one after another.
+   */
+  redeemAuthCode(codeHash: string, now: number, decide: CodeGrantDecision): Promise<CodeRedemption> {
+    let consumption: CodeConsumption = NO_CODE;
+    return this.group.submit<CodeRedemption>(
+      () => {
+        const r = this.q('SELECT * FROM auth_codes WHERE code_hash = ?').get(codeHash) as Row | undefined;
+        const fresh = r !== undefined && r.consumed_at === null;
+        consumption = fresh ? { kind: 'fresh', code: rowToAuthCode(r) } : tombstoneOf(r);
+        let request: ReturnType<CodeGrantDecision>;
+        try {
+          request = decide(consumption);
+        } catch (err) {
+          // §5.4: a code is consumed whatever the checks answer.
+          if (fresh) this.markCodeConsumed(codeHash, now);
+          return new FailAfterCommit(err);
+        }
+        if (!fresh) return { consumption, issued: null };
+        if (request === null) {
+          this.markCodeConsumed(codeHash, now);
+          return { consumption, issued: null };
+        }
+        const { row, created } = this.upsertV1GrantNow(request, false);
+        const grantId = num(row.id);
+        this.q('UPDATE auth_codes SET consumed_at = ?, grant_id = ?, grant_created = ? WHERE code_hash = ?').run(now, grantId, created ? 1 : 0, codeHash);
+        return { consumption, issued: { grantId, tokenSeed: str(row.token_seed), created } };
+      },
+      // The operation failed after `decide` (the upsert) and its savepoint undid all of it:
+      // nothing of the grant remains, and the code is consumed all the same.
+      (err) => {
+        if (consumption.kind === 'fresh') this.markCodeConsumed(codeHash, now);
+        return new FailAfterCommit(err);
+      },
+    );
+  }
+
+  private markCodeConsumed(codeHash: string, now: number): void {
+    this.q('UPDATE auth_codes SET consumed_at = ? WHERE code_hash = ?').run(now, codeHash);
+  }
+
   // --- grants and tokens
 
   async upsertV1Grant(req: V1GrantRequest): Promise<Grant> {
     // Runs inside the group commit's savepoint for this operation: all of it or none of it.
-    const op = (): Row => {
-      const live = this.q(`SELECT * FROM grants WHERE user_id = ? AND app_id = ? AND dialect = 'v1' AND revoked_at IS NULL`).get(req.userId, req.appId) as
-        | Row
-        | undefined;
-      if (live) {
-        this.q('UPDATE access_tokens SET expires_at = ? WHERE grant_id = ?').run(req.tokenExpiresAt, live.id);
-        if (req.authCodeHash !== undefined) this.recordCodeGrantNow(req.authCodeHash, num(live.id), false);
-        return this.q(
-          `UPDATE grants SET authorized_at = ?, flow = ?, app_name = COALESCE(?, app_name), app_version = COALESCE(?, app_version),
-             user_agent = COALESCE(?, user_agent) WHERE id = ? RETURNING *`,
-        ).get(req.now, req.flow, req.appName, req.appVersion, req.userAgent, live.id) as Row;
-      }
-      const created = this.q(
-        `INSERT INTO grants (user_id, app_id, dialect, scope, token_seed, flow, app_name, app_version, user_agent, created_at, authorized_at)
-         VALUES (?, ?, 'v1', 'public', ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
-      ).get(req.userId, req.appId, req.tokenSeed, req.flow, req.appName, req.appVersion, req.userAgent, req.now, req.now) as Row;
-      this.q('INSERT INTO access_tokens (token_hash, grant_id, created_at, expires_at) VALUES (?, ?, ?, ?)').run(
-        req.tokenHash,
-        created.id,
-        req.now,
-        req.tokenExpiresAt,
-      );
-      if (req.authCodeHash !== undefined) this.recordCodeGrantNow(req.authCodeHash, num(created.id), true);
-      return created;
-    };
-    return this.group.submit(() => rowToGrant(op()));
+    return this.group.submit(() => {
+      const { row, created } = this.upsertV1GrantNow(req, true);
+      if (req.authCodeHash !== undefined) this.recordCodeGrantNow(req.authCodeHash, num(row.id), created);
+      return rowToGrant(row);
+    });
+  }
+
+  /**
+   * The same-token rule (§5.4) on this connection, inside the caller's transaction:
+   * refresh the live V1 grant of (user, app) and its token's expiry, or create the grant
+   * with a newly minted token. Returns the whole grant row when `whole`, else only its id
+   * and token_seed, which is all a code exchange reads: a narrow SELECT and an UPDATE
+   * without RETURNING cost less than returning the row (decision 0086).
+   */
+  private upsertV1GrantNow(req: Omit<V1GrantRequest, 'authCodeHash'>, whole: boolean): { row: Row; created: boolean } {
+    const live = this.q(LIVE_GRANT).get(req.userId, req.appId) as Row | undefined;
+    if (live) {
+      let row = live;
+      if (whole) row = this.q(REFRESH_GRANT_WHOLE).get(req.now, req.flow, req.appName, req.appVersion, req.userAgent, live.id) as Row;
+      else this.q(REFRESH_GRANT).run(req.now, req.flow, req.appName, req.appVersion, req.userAgent, live.id);
+      this.q('UPDATE access_tokens SET expires_at = ? WHERE grant_id = ?').run(req.tokenExpiresAt, live.id);
+      return { row, created: false };
+    }
+    // Only a grant created here needs a token of its own: minting costs a random seed, an HMAC and a hash.
+    const minted = req.mintToken();
+    const created = this.q(whole ? INSERT_GRANT_WHOLE : INSERT_GRANT_ISSUED).get(
+      req.userId,
+      req.appId,
+      minted.tokenSeed,
+      req.flow,
+      req.appName,
+      req.appVersion,
+      req.userAgent,
+      req.now,
+      req.now,
+    ) as Row;
+    this.q('INSERT INTO access_tokens (token_hash, grant_id, created_at, expires_at) VALUES (?, ?, ?, ?)').run(
+      minted.tokenHash,
+      created.id,
+      req.now,
+      req.tokenExpiresAt,
+    );
+    return { row: created, created: true };
   }
 
   async findGrantById(id: number): Promise<Grant | null> {

@@ -7,7 +7,7 @@
  * The same run measures what 100,000 pending PINs cost in the server process: resident
  * memory before the PINs exist, and after they were all created and polled.
  */
-import { measure } from '../load.js';
+import { CONNECTIONS, measure } from '../load.js';
 import { rssBytes } from '../proc.js';
 import { createPendingPins } from '../seed.js';
 import { clientQuery, USER_AGENT, type ScenarioContext, type ScenarioResult } from './types.js';
@@ -110,12 +110,25 @@ export async function runPinPolling(ctx: ScenarioContext, seconds: number): Prom
   const first = await measure(ctx.kf.pid, { ...firstPass, amount: codes.length }, (status, bytes) => {
     if (status === 200 && lastWasPending) pendingSizes.add(bytes);
   });
-  // Steady state: answers are told apart by their size, which costs the load generator
-  // less than reading every body ("Slow down" and a fresh PIN differ in length).
+  // Steady state: each connection polls its own share of the codes in turn, from requests
+  // the load generator builds once (a request rebuilt per poll made the generator, not the
+  // server, the limit); answers are told apart by their size, cheaper than reading every
+  // body ("Slow down" and a fresh PIN differ in length).
   const pendingBytes = pendingSizes.size === 1 ? [...pendingSizes][0]! : -1;
   let pending = 0;
   let other = 0;
-  const steady = { url: ctx.kf.apiUrl, headers: { 'user-agent': USER_AGENT }, requests: [{ method: 'GET' as const, setupRequest }] };
+  const shares = Array.from({ length: CONNECTIONS }, (_, c) =>
+    codes.filter((_, i) => i % CONNECTIONS === c).map((code) => ({ method: 'GET' as const, path: `/oauth/pin/${code}?${q}` })),
+  );
+  let nextShare = 0;
+  const steady = {
+    url: ctx.kf.apiUrl,
+    headers: { 'user-agent': USER_AGENT },
+    requests: shares[0]!.slice(0, 1),
+    setupClient(client: { setRequests(requests: object[]): void }) {
+      client.setRequests(shares[nextShare++ % CONNECTIONS]!);
+    },
+  };
   const m = await measure(ctx.kf.pid, { ...steady, duration: seconds }, (status, bytes) => {
     if (status === 200 && bytes === pendingBytes) pending += 1;
     else other += 1;

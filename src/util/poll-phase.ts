@@ -16,21 +16,39 @@
  * request arrived yet) sees phase 0: unknown, and must not reuse anything.
  */
 
+/**
+ * Requests that share one number at most. libuv polls again within the same phase, without
+ * blocking, when one epoll_wait returned as many events as it asks for (1,024): requests
+ * of that second poll may have been sent after the phase began. A new number every so many
+ * requests bounds how stale a reused probe can be, to the time this many requests take
+ * (a few milliseconds at worst), and costs a probe per this many requests.
+ */
+export const REQUESTS_PER_NUMBER = 128;
+
 let phase = 0;
 let inPhase = false;
+let requests = 0;
 
 function endPhase(): void {
   inPhase = false;
 }
 
 /**
- * Marks that a request arrived: the first one of a poll phase starts a new phase number.
+ * Marks that a request arrived: the first one of a poll phase starts a new phase number
+ * (and so does every REQUESTS_PER_NUMBER-th one after it).
  * The immediate that ends the phase must stay ref'd: an unref'd immediate does not keep
  * the poll phase from blocking, so the next poll phase could begin inside this one.
  */
 export function requestArrived(): void {
-  if (inPhase) return;
+  if (inPhase) {
+    requests += 1;
+    if (requests < REQUESTS_PER_NUMBER) return;
+    requests = 0;
+    phase += 1;
+    return;
+  }
   inPhase = true;
+  requests = 0;
   phase += 1;
   setImmediate(endPhase);
 }

@@ -15,7 +15,8 @@ const MAX_ENTRIES = 10_000;
  *   other instance sharing the database file, has committed since this connection last
  *   asked (https://sqlite.org/pragma.html#pragma_data_version). It opens a read
  *   transaction (about 1 µs), so it is asked once per event-loop poll phase in which
- *   requests arrived, and before every read anywhere else (docs/decisions/0084): every
+ *   requests arrived (and every 128 requests within one), and before every read anywhere
+ *   else (docs/decisions/0084): every
  *   request of a poll phase was sent before the phase began, so a commit that finished
  *   before a request was sent is seen by that request;
  * - `total_changes()` counts every row this connection itself has inserted, updated or

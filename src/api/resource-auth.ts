@@ -3,7 +3,8 @@ import type { RateResult } from '../ratelimit/limiter.js';
 import { ProtocolError } from '../oauth/errors.js';
 import { hashToken } from '../oauth/tokens.js';
 import type { Services } from '../services.js';
-import type { TokenLookup, User } from '../storage/storage.js';
+import type { Storage, TokenLookup, User } from '../storage/storage.js';
+import { then, type MaybePromise } from '../util/maybe-promise.js';
 import { requestClientId } from './client.js';
 
 /** A call's token, accepted, and the account it acts for. */
@@ -57,23 +58,18 @@ function sentTokenHash(request: FastifyRequest): string | null {
  * storage and the limiter answer at once (SQLite, in-process limits; decision 0085).
  * The app is looked up on its own only to tell a 412 from a 401.
  */
-export function requireUserTokenWithUser(services: Services, request: FastifyRequest, reply: FastifyReply): Authorized | Promise<Authorized> {
+export function requireUserTokenWithUser(services: Services, request: FastifyRequest, reply: FastifyReply): MaybePromise<Authorized> {
   const { storage } = services;
   const clientId = requestClientId(request);
   if (!clientId) throw new ProtocolError('client_id_failed');
   const hash = sentTokenHash(request);
   const now = services.clock.now();
-  if (hash !== null && storage.findAccessTokenWithUserNow) {
-    return settle(services, request, reply, clientId, now, storage.findAccessTokenWithUserNow(hash, now));
-  }
-  return findTokenWithUser(services, hash, now).then((found) => settle(services, request, reply, clientId, now, found));
+  const found = hash === null ? null : storage.findAccessTokenWithUser ? storage.findAccessTokenWithUser(hash, now) : tokenThenUser(storage, hash, now);
+  return then(found, (f) => settle(services, request, reply, clientId, now, f));
 }
 
-/** The storage's combined lookup, or the token and then its user where it has none. */
-async function findTokenWithUser(services: Services, hash: string | null, now: number): Promise<Authorized | null> {
-  if (hash === null) return null;
-  const { storage } = services;
-  if (storage.findAccessTokenWithUser) return storage.findAccessTokenWithUser(hash, now);
+/** Without the storage's combined lookup: the token, then its user. */
+async function tokenThenUser(storage: Storage, hash: string, now: number): Promise<Authorized | null> {
   const lookup = await storage.findAccessToken(hash, now);
   const user = lookup ? await storage.findUserById(lookup.userId) : null;
   return lookup && user ? { lookup, user } : null;
@@ -87,7 +83,7 @@ function settle(
   clientId: string,
   now: number,
   found: Authorized | null,
-): Authorized | Promise<Authorized> {
+): MaybePromise<Authorized> {
   if (!found || found.lookup.clientId !== clientId) return refuse(services, request, reply, clientId);
   const lookup = found.lookup;
   const counted = enforceApiRate(services, request, reply, `token:${lookup.grantId}`);

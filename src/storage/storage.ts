@@ -290,14 +290,9 @@ export interface Storage {
   /**
    * Optional: findAccessToken and findUserById of its user as one lookup (one cache
    * probe on SQLite, decision 0081). Callers fall back to the two calls when absent.
+   * May answer at once (SQLite), sparing every API call's hot path its promises (decision 0085).
    */
-  findAccessTokenWithUser?(tokenHash: string, now: number): Promise<{ lookup: TokenLookup; user: User } | null>;
-  /**
-   * Optional, for a storage that answers from this process without waiting (SQLite):
-   * findAccessTokenWithUser, synchronously. Spares every API call's hot path its promises
-   * (decision 0085).
-   */
-  findAccessTokenWithUserNow?(tokenHash: string, now: number): { lookup: TokenLookup; user: User } | null;
+  findAccessTokenWithUser?(tokenHash: string, now: number): MaybePromise<{ lookup: TokenLookup; user: User } | null>;
   /** Marks the grant revoked and deletes its tokens. Only the owning user may revoke. Returns false if nothing matched. */
   revokeGrant(grantId: number, userId: number, now: number): Promise<boolean>;
   listConnectedApps(userId: number): Promise<ConnectedApp[]>;

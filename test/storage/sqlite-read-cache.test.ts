@@ -59,16 +59,16 @@ describe('SQLite read cache: a change on any instance is seen by the very next l
     const here = await grantWithToken(a, 'phase_here');
     await nextCheckPhase();
     // Probed outside any phase: not reused inside the next one.
-    assert.ok(a.findAccessTokenWithUserNow(elsewhere.tokenHash, clock.now()));
+    assert.ok(a.findAccessTokenWithUser(elsewhere.tokenHash, clock.now()));
     assert.equal(await b.revokeGrant(elsewhere.grant.id, elsewhere.user.id, clock.now()), true);
     requestArrived();
-    assert.equal(a.findAccessTokenWithUserNow(elsewhere.tokenHash, clock.now()), null, 'a commit made before the phase began is seen');
+    assert.equal(a.findAccessTokenWithUser(elsewhere.tokenHash, clock.now()), null, 'a commit made before the phase began is seen');
     await nextCheckPhase();
 
     requestArrived();
-    assert.ok(a.findAccessTokenWithUserNow(here.tokenHash, clock.now()));
+    assert.ok(a.findAccessTokenWithUser(here.tokenHash, clock.now()));
     assert.equal(await a.revokeGrant(here.grant.id, here.user.id, clock.now()), true);
-    assert.equal(a.findAccessTokenWithUserNow(here.tokenHash, clock.now()), null, 'this connection\'s own write is seen within the phase');
+    assert.equal(a.findAccessTokenWithUser(here.tokenHash, clock.now()), null, 'this connection\'s own write is seen within the phase');
     await nextCheckPhase();
   });
 
@@ -76,14 +76,14 @@ describe('SQLite read cache: a change on any instance is seen by the very next l
     const g = await grantWithToken(a, 'phase_reuse');
     await nextCheckPhase();
     requestArrived();
-    assert.ok(a.findAccessTokenWithUserNow(g.tokenHash, clock.now()));
+    assert.ok(a.findAccessTokenWithUser(g.tokenHash, clock.now()));
     // Committed after this phase began: requests of this phase were sent before it.
     assert.equal(await b.revokeGrant(g.grant.id, g.user.id, clock.now()), true);
-    assert.ok(a.findAccessTokenWithUserNow(g.tokenHash, clock.now()), 'the phase\'s probe is reused');
+    assert.ok(a.findAccessTokenWithUser(g.tokenHash, clock.now()), 'the phase\'s probe is reused');
     await nextCheckPhase();
-    assert.equal(a.findAccessTokenWithUserNow(g.tokenHash, clock.now()), null, 'outside a phase every read probes');
+    assert.equal(a.findAccessTokenWithUser(g.tokenHash, clock.now()), null, 'outside a phase every read probes');
     requestArrived();
-    assert.equal(a.findAccessTokenWithUserNow(g.tokenHash, clock.now()), null, 'and so does the next phase');
+    assert.equal(a.findAccessTokenWithUser(g.tokenHash, clock.now()), null, 'and so does the next phase');
     await nextCheckPhase();
   });
 
@@ -118,7 +118,7 @@ describe('SQLite read cache: a change on any instance is seen by the very next l
 
   it('hands out frozen records: no caller can change what the next caller reads', async () => {
     const g = await grantWithToken(a, 'frozen');
-    const found = a.findAccessTokenWithUserNow(g.tokenHash, clock.now())!;
+    const found = a.findAccessTokenWithUser(g.tokenHash, clock.now())!;
     assert.ok(Object.isFrozen(found) && Object.isFrozen(found.user) && Object.isFrozen(found.lookup));
     assert.throws(() => {
       (found.user as { displayName: string }).displayName = 'changed';

@@ -337,11 +337,7 @@ export class SqliteStorage implements Storage {
     return this.cache.read('token', tokenHash, () => this.loadAccessToken(tokenHash, now), (t) => t.expiresAt > now);
   }
 
-  async findAccessTokenWithUser(tokenHash: string, now: number): Promise<{ lookup: TokenLookup; user: User } | null> {
-    return this.findAccessTokenWithUserNow(tokenHash, now);
-  }
-
-  findAccessTokenWithUserNow(tokenHash: string, now: number): { lookup: TokenLookup; user: User } | null {
+  findAccessTokenWithUser(tokenHash: string, now: number): { lookup: TokenLookup; user: User } | null {
     return this.cache.read(
       'token+user',
       tokenHash,

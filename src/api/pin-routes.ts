@@ -1,7 +1,7 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { App } from '../storage/storage.js';
 import { PinRateLimitError, pollPin, resolvePinClient, startPin } from '../oauth/grants/pin.js';
 import { readNonEmpty } from '../oauth/params.js';
-import { then } from '../util/maybe-promise.js';
 import type { Services } from '../services.js';
 import { requestClientId, requestMeta } from './client.js';
 
@@ -33,12 +33,15 @@ export function registerPinRoutes(app: FastifyInstance, services: Services): voi
     );
   });
 
+  type PollRequest = FastifyRequest<{ Params: { user_code: string } }>;
+  const poll = (request: PollRequest, reply: FastifyReply, client: App) => {
+    noStore(reply);
+    return pollPin(services, { app: client, rawCode: request.params.user_code, meta: () => requestMeta(request), ip: request.ip, verificationUri });
+  };
   // Not async: a pending poll is answered without a promise when the storage answers at once (decision 0085).
   app.get<{ Params: { user_code: string } }>('/oauth/pin/:user_code', (request, reply) => {
-    const answer = then(resolvePinClient(services, requestClientId(request)), (client) => {
-      noStore(reply);
-      return pollPin(services, { app: client, rawCode: request.params.user_code, meta: () => requestMeta(request), ip: request.ip, verificationUri });
-    });
+    const client = resolvePinClient(services, requestClientId(request));
+    const answer = client instanceof Promise ? client.then((c) => poll(request, reply, c)) : poll(request, reply, client);
     return answer instanceof Promise ? withRetryAfter(reply, () => answer) : answer;
   });
 }

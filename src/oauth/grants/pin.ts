@@ -1,5 +1,5 @@
 import type { RateLimiter } from '../../ratelimit/limiter.js';
-import type { App, ClientMeta, Pin } from '../../storage/storage.js';
+import type { App, ClientMeta, Pin, PinPollState } from '../../storage/storage.js';
 import type { ProtocolDeps } from '../deps.js';
 import { ProtocolError } from '../errors.js';
 import { isRegisteredRedirectUri } from '../redirect-uri.js';
@@ -77,13 +77,15 @@ export class PinRateLimitError extends ProtocolError {
  */
 export function resolvePinClient(deps: ProtocolDeps, clientId: string | undefined): MaybePromise<App> {
   if (!clientId || clientId.length > 200) throw new ProtocolError('client_id_failed');
-  return then(deps.storage.findAppByClientId(clientId), (app) => {
-    if (!app) throw new ProtocolError('client_id_failed');
-    if (app.dialect !== 'v1') {
-      throw new ProtocolError('unauthorized_client', 'This client_id is an OAuth 2.0 app: use POST /oauth2/device instead of /oauth/pin');
-    }
-    return app;
-  });
+  return then(deps.storage.findAppByClientId(clientId), requireV1PinApp);
+}
+
+function requireV1PinApp(app: App | null): App {
+  if (!app) throw new ProtocolError('client_id_failed');
+  if (app.dialect !== 'v1') {
+    throw new ProtocolError('unauthorized_client', 'This client_id is an OAuth 2.0 app: use POST /oauth2/device instead of /oauth/pin');
+  }
+  return app;
 }
 
 const lastSweep = new WeakMap<object, number>();
@@ -189,24 +191,29 @@ export interface PollInput {
  * written (decision 0080). A too-fast one costs the read.
  */
 export function pollPin(deps: PinDeps, input: PollInput): MaybePromise<PinPollResponse | PinInitResponse> {
-  const { app } = input;
   const code = normalizeUserCode(input.rawCode);
   const now = deps.clock.now();
-  return then(code === null ? null : deps.storage.findPinPollState(code), (pin) => {
-    if (!pin || pin.appId !== app.id || pin.expiresAt <= now) return freshPin(deps, input);
-    const polls = pollTimesOf(deps);
-    const answeredAt = Math.max(polls.get(pin.userCode) ?? -Infinity, pin.lastPolledAt ?? -Infinity);
-    if (now - answeredAt < PIN_LIMITS.minPollGapMs && now >= answeredAt) return SLOW_DOWN;
-    if (pin.grantId !== null) {
-      polls.delete(pin.userCode);
-      return collectApproved(deps, input, pin.userCode);
-    }
-    polls.set(pin.userCode, now);
-    // Only the first answered poll is written (it shows the device is polling, and holds
-    // "Slow down" for that poll on every instance); later ones are kept in memory (decision 0080).
-    if (pin.lastPolledAt === null) return deps.storage.touchPinPoll(pin.userCode, now).then(() => PENDING);
-    return PENDING;
-  });
+  const state = code === null ? null : deps.storage.findPinPollState(code);
+  // Not `then(state, …)`: no closure per poll when the storage answered at once.
+  if (state instanceof Promise) return state.then((pin) => answerPoll(deps, input, now, pin));
+  return answerPoll(deps, input, now, state);
+}
+
+/** pollPin's steps 1 to 4, on what the storage holds for the code. */
+function answerPoll(deps: PinDeps, input: PollInput, now: number, pin: PinPollState | null): MaybePromise<PinPollResponse | PinInitResponse> {
+  if (!pin || pin.appId !== input.app.id || pin.expiresAt <= now) return freshPin(deps, input);
+  const polls = pollTimesOf(deps);
+  const answeredAt = Math.max(polls.get(pin.userCode) ?? -Infinity, pin.lastPolledAt ?? -Infinity);
+  if (now - answeredAt < PIN_LIMITS.minPollGapMs && now >= answeredAt) return SLOW_DOWN;
+  if (pin.grantId !== null) {
+    polls.delete(pin.userCode);
+    return collectApproved(deps, input, pin.userCode);
+  }
+  polls.set(pin.userCode, now);
+  // Only the first answered poll is written (it shows the device is polling, and holds
+  // "Slow down" for that poll on every instance); later ones are kept in memory (decision 0080).
+  if (pin.lastPolledAt === null) return deps.storage.touchPinPoll(pin.userCode, now).then(() => PENDING);
+  return PENDING;
 }
 
 /** A dead code's answer (§7.2): a fresh PIN in the init shape. */

@@ -3,7 +3,7 @@
  * column names (their 001_initial.sql files mirror each other), and numbers arrive as
  * numbers (SQLite) or strings (PostgreSQL BIGINT), so every field is converted here.
  */
-import type { App, AuthCode, CodeConsumption, Grant, Pin, User } from './storage.js';
+import type { App, AuthCode, CodeConsumption, Grant, Pin, TokenLookup, User } from './storage.js';
 
 export type Row = Record<string, unknown>;
 
@@ -14,6 +14,19 @@ export const numOrNull = (v: unknown): number | null => (v === null || v === und
 
 /** Selecting an app always joins its owner's name (consent pages show it). */
 export const APP_SELECT = `SELECT a.*, u.username AS owner_name FROM apps a JOIN users u ON u.id = a.owner_id`;
+
+/** A bearer-token lookup's row (access_tokens joined with grants and apps), on either database. */
+export function rowToTokenLookup(r: Row): TokenLookup {
+  return {
+    grantId: num(r.grant_id),
+    userId: num(r.user_id),
+    appId: num(r.app_id),
+    clientId: str(r.client_id),
+    dialect: str(r.dialect) as TokenLookup['dialect'],
+    scope: str(r.scope),
+    expiresAt: num(r.expires_at),
+  };
+}
 
 export function rowToUser(r: Row): User {
   return {

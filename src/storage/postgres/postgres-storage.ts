@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { loadMigrations } from '../migrations.js';
-import { APP_SELECT, num, numOrNull, rowToApp, rowToAuthCode, rowToGrant, rowToPin, rowToUser, str, tombstoneOf, type Row } from '../rows.js';
+import { APP_SELECT, num, numOrNull, rowToApp, rowToAuthCode, rowToGrant, rowToPin, rowToTokenLookup, rowToUser, str, tombstoneOf, type Row } from '../rows.js';
 import {
   ConflictError,
   type App,
@@ -305,16 +305,7 @@ export class PostgresStorage implements Storage {
         WHERE t.token_hash = $1 AND g.revoked_at IS NULL AND t.expires_at > $2`,
       [tokenHash, now],
     );
-    if (!r) return null;
-    return {
-      grantId: num(r.grant_id),
-      userId: num(r.user_id),
-      appId: num(r.app_id),
-      clientId: str(r.client_id),
-      dialect: str(r.dialect) as TokenLookup['dialect'],
-      scope: str(r.scope),
-      expiresAt: num(r.expires_at),
-    };
+    return r ? rowToTokenLookup(r) : null;
   }
 
   async revokeGrant(grantId: number, userId: number, now: number): Promise<boolean> {

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { loadMigrations } from '../migrations.js';
-import { APP_SELECT, num, numOrNull, rowToApp, rowToAuthCode, rowToGrant, rowToPin, rowToUser, str, tombstoneOf, type Row } from '../rows.js';
+import { APP_SELECT, num, numOrNull, rowToApp, rowToAuthCode, rowToGrant, rowToPin, rowToTokenLookup, rowToUser, str, tombstoneOf, type Row } from '../rows.js';
 import { FailAfterCommit, GroupCommit } from './group-commit.js';
 import { ReadCache } from './read-cache.js';
 import {
@@ -357,16 +357,7 @@ export class SqliteStorage implements Storage {
          FROM access_tokens t JOIN grants g ON g.id = t.grant_id JOIN apps a ON a.id = g.app_id
         WHERE t.token_hash = ? AND g.revoked_at IS NULL AND t.expires_at > ?`,
     ).get(tokenHash, now) as Row | undefined;
-    if (!r) return null;
-    return {
-      grantId: num(r.grant_id),
-      userId: num(r.user_id),
-      appId: num(r.app_id),
-      clientId: str(r.client_id),
-      dialect: str(r.dialect) as TokenLookup['dialect'],
-      scope: str(r.scope),
-      expiresAt: num(r.expires_at),
-    };
+    return r ? rowToTokenLookup(r) : null;
   }
 
   async revokeGrant(grantId: number, userId: number, now: number): Promise<boolean> {

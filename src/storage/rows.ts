@@ -76,6 +76,31 @@ export function rowToAuthCode(r: Row): AuthCode {
   };
 }
 
+/**
+ * The columns a code exchange reads, as an array (decision 0087): better-sqlite3 builds a
+ * row object key by key, which costs more than the lookup of a fresh code. The row id
+ * lets the consumption write the row without a second lookup by hash.
+ */
+export const FRESH_CODE_COLUMNS =
+  'rowid, consumed_at, app_id, user_id, redirect_uri, code_challenge, code_challenge_method, app_name, app_version, user_agent, created_at, expires_at';
+
+/** An auth code from a FRESH_CODE_COLUMNS array. */
+export function freshCodeOf(codeHash: string, r: readonly unknown[]): AuthCode {
+  return {
+    codeHash,
+    appId: num(r[2]),
+    userId: num(r[3]),
+    redirectUri: strOrNull(r[4]),
+    codeChallenge: strOrNull(r[5]),
+    codeChallengeMethod: strOrNull(r[6]) as AuthCode['codeChallengeMethod'],
+    appName: strOrNull(r[7]),
+    appVersion: strOrNull(r[8]),
+    userAgent: strOrNull(r[9]),
+    createdAt: num(r[10]),
+    expiresAt: num(r[11]),
+  };
+}
+
 export function rowToGrant(r: Row): Grant {
   return {
     id: num(r.id),

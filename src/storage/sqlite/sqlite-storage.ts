@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { loadMigrations } from '../migrations.js';
-import { APP_SELECT, num, numOrNull, rowToApp, rowToAuthCode, rowToGrant, rowToPin, rowToTokenLookup, rowToUser, str, tombstoneOf, type Row } from '../rows.js';
+import { APP_SELECT, FRESH_CODE_COLUMNS, freshCodeOf, num, numOrNull, rowToApp, rowToAuthCode, rowToGrant, rowToPin, rowToTokenLookup, rowToUser, str, tombstoneOf, type Row } from '../rows.js';
 import { FailAfterCommit, GroupCommit } from './group-commit.js';
 import { ReadCache } from './read-cache.js';
 import {
@@ -29,6 +29,7 @@ import {
 const NO_CODE: CodeConsumption = { kind: 'unknown' };
 
 /** The live V1 grant of (user, app): the partial unique index grants_one_live_v1 finds it. */
+const SELECT_FRESH_CODE = `SELECT ${FRESH_CODE_COLUMNS} FROM auth_codes WHERE code_hash = ?`;
 const LIVE_GRANT = `SELECT id, token_seed FROM grants WHERE user_id = ? AND app_id = ? AND dialect = 'v1' AND revoked_at IS NULL`;
 const REFRESH_GRANT = `UPDATE grants SET authorized_at = ?, flow = ?, app_name = COALESCE(?, app_name), app_version = COALESCE(?, app_version),
    user_agent = COALESCE(?, user_agent) WHERE id = ?`;
@@ -245,9 +246,11 @@ export class SqliteStorage implements Storage {
     let consumption: CodeConsumption = NO_CODE;
     return this.group.submit<CodeRedemption>(
       () => {
-        const r = this.q('SELECT * FROM auth_codes WHERE code_hash = ?').get(codeHash) as Row | undefined;
-        const fresh = r !== undefined && r.consumed_at === null;
-        consumption = fresh ? { kind: 'fresh', code: rowToAuthCode(r) } : tombstoneOf(r);
+        const r = this.q(SELECT_FRESH_CODE).raw().get(codeHash) as unknown[] | undefined;
+        const fresh = r !== undefined && r[1] === null;
+        // A used code is rare: its tombstone is read whole, as an object, only then.
+        if (fresh) consumption = { kind: 'fresh', code: freshCodeOf(codeHash, r) };
+        else if (r !== undefined) consumption = tombstoneOf(this.q('SELECT * FROM auth_codes WHERE code_hash = ?').get(codeHash) as Row | undefined);
         let request: ReturnType<CodeGrantDecision>;
         try {
           request = decide(consumption);
@@ -263,7 +266,7 @@ export class SqliteStorage implements Storage {
         }
         const { row, created } = this.upsertV1GrantNow(request, false);
         const grantId = num(row.id);
-        this.q('UPDATE auth_codes SET consumed_at = ?, grant_id = ?, grant_created = ? WHERE code_hash = ?').run(now, grantId, created ? 1 : 0, codeHash);
+        this.q('UPDATE auth_codes SET consumed_at = ?, grant_id = ?, grant_created = ? WHERE rowid = ?').run(now, grantId, created ? 1 : 0, r![0]);
         return { consumption, issued: { grantId, tokenSeed: str(row.token_seed), created } };
       },
       // The operation failed after `decide` (the upsert) and its savepoint undid all of it:

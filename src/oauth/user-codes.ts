@@ -24,6 +24,8 @@ export function generateUserCode(): string {
  * reaches the database. The length is checked before and after so a long paste costs nothing.
  */
 export function normalizeUserCode(input: string): string | null {
+  // What devices send on every poll: the code exactly as issued, with nothing to remove.
+  if (input.length === USER_CODE_LENGTH && VALID.test(input)) return input;
   if (input.length > 64) return null;
   const code = input.replace(/[\s\p{Pd}]+/gu, '').toUpperCase();
   return VALID.test(code) ? code : null;
@@ -42,4 +44,27 @@ export function neighbourCodes(code: string): string[] {
     }
   }
   return out;
+}
+
+/** Each alphabet character's index by char code, -1 for every other character. */
+const CHAR_INDEX = new Int8Array(128).fill(-1);
+for (let i = 0; i < USER_CODE_ALPHABET.length; i += 1) CHAR_INDEX[USER_CODE_ALPHABET.charCodeAt(i)] = i;
+
+/**
+ * A map key for a user code: a well-formed code as its number in base 30 (below
+ * 30^5 ≈ 24.3 million, a small integer), anything else as itself. The maps a PIN poll
+ * reads hold one entry per live or recently polled code, 100,000 and more on a busy
+ * server; a V8 Map hashes and compares a small integer without reading a string, which
+ * made a poll's three lookups about a third cheaper (decision 0087).
+ */
+export function userCodeKey(code: string): number | string {
+  if (code.length !== USER_CODE_LENGTH) return code;
+  let n = 0;
+  for (let i = 0; i < USER_CODE_LENGTH; i += 1) {
+    const c = code.charCodeAt(i);
+    const d = c < 128 ? CHAR_INDEX[c]! : -1;
+    if (d < 0) return code;
+    n = n * USER_CODE_ALPHABET.length + d;
+  }
+  return n;
 }

@@ -1,3 +1,5 @@
+import { userCodeKey } from '../user-codes.js';
+
 /**
  * When each PIN code was last answered by this process, for the legacy "Slow down" rule
  * (§7.2, decisions 0031 and 0080). The rule only looks one `gapMs` back, so answers are
@@ -8,15 +10,16 @@
  * keeps deleted slots until it rehashes: bench/README.md).
  */
 export class PinPollTimes {
-  private current = new Map<string, number>();
-  private previous = new Map<string, number>();
+  private current = new Map<number | string, number>();
+  private previous = new Map<number | string, number>();
   private startedAt = 0;
 
   constructor(private readonly gapMs: number) {}
 
   /** The last answer this process gave for the code, if within about two gaps. */
   get(userCode: string): number | undefined {
-    return this.current.get(userCode) ?? this.previous.get(userCode);
+    const key = userCodeKey(userCode);
+    return this.current.get(key) ?? this.previous.get(key);
   }
 
   /** Records an answered poll, starting a new generation when a gap has passed. */
@@ -28,13 +31,14 @@ export class PinPollTimes {
       this.current = new Map();
       this.startedAt = now;
     }
-    this.current.set(userCode, now);
+    this.current.set(userCodeKey(userCode), now);
   }
 
   /** Forgets a code (collected, or dead). */
   delete(userCode: string): void {
-    this.current.delete(userCode);
-    this.previous.delete(userCode);
+    const key = userCodeKey(userCode);
+    this.current.delete(key);
+    this.previous.delete(key);
   }
 
   /** Entries held (a code in both generations counts twice). */

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { loadMigrations } from '../migrations.js';
 import { APP_SELECT, FRESH_CODE_COLUMNS, freshCodeOf, num, numOrNull, rowToApp, rowToAuthCode, rowToGrant, rowToPin, rowToTokenLookup, rowToUser, str, tombstoneOf, type Row } from '../rows.js';
+import { userCodeKey } from '../../oauth/user-codes.js';
 import { FailAfterCommit, GroupCommit } from './group-commit.js';
 import { ReadCache } from './read-cache.js';
 import {
@@ -408,7 +409,7 @@ export class SqliteStorage implements Storage {
     });
     // Only this code's cached poll state can change (an expired PIN holding it makes way).
     return this.cache.ownWrite(ALL_KINDS, () => {
-      this.cache.forget('pin', p.userCode);
+      this.cache.forget('pin', userCodeKey(p.userCode));
       return tx.immediate();
     });
   }
@@ -423,7 +424,7 @@ export class SqliteStorage implements Storage {
     // per column costs more than the read.
     return this.cache.read(
       'pin',
-      userCode,
+      userCodeKey(userCode),
       () => {
         const r = this.q('SELECT app_id, expires_at, grant_id, last_polled_at FROM pins WHERE user_code = ?').raw().get(userCode) as unknown[] | undefined;
         if (!r) return null;
@@ -451,7 +452,7 @@ export class SqliteStorage implements Storage {
       const r = this.q('SELECT last_polled_at FROM pins WHERE user_code = ?').get(userCode) as Row | undefined;
       if (!r) return null;
       this.q('UPDATE pins SET last_polled_at = ? WHERE user_code = ?').run(now, userCode);
-      this.cache.update<PinPollState>('pin', userCode, (state) => ({ ...state, lastPolledAt: now }));
+      this.cache.update<PinPollState>('pin', userCodeKey(userCode), (state) => ({ ...state, lastPolledAt: now }));
       return numOrNull(r.last_polled_at);
     });
   }

@@ -35,6 +35,27 @@ export function settingsBody(user: User): unknown {
   };
 }
 
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/**
+ * The body as JSON text, by user record, for records a storage caches and hands out
+ * frozen (SQLite's read cache): the same account calls again and again, and its text is
+ * then looked up instead of built and serialised on every call (decision 0087). A record
+ * changes by being replaced, so an entry never outlives its record's freshness, and the
+ * map holds its records weakly. Records built per call (PostgreSQL) are not kept.
+ */
+const bodyTexts = new WeakMap<User, string>();
+
+function cachedBodyText(user: User): string | undefined {
+  if (!Object.isFrozen(user)) return undefined;
+  let text = bodyTexts.get(user);
+  if (text === undefined) {
+    text = JSON.stringify(settingsBody(user));
+    bodyTexts.set(user, text);
+  }
+  return text;
+}
+
 /**
  * GET and POST /users/settings (§9.3). Real clients POST with no body, with `{}`, and
  * with an empty body under Content-Type: application/json; all three are accepted.
@@ -43,7 +64,9 @@ export function registerUsersSettingsRoute(app: FastifyInstance, services: Servi
   // Not async: when the storage answers at once, the body is returned without a promise (decision 0085).
   const handler = (request: FastifyRequest, reply: FastifyReply) => {
     const found = requireUserTokenWithUser(services, request, reply);
-    return found instanceof Promise ? found.then(({ user }) => settingsBody(user)) : settingsBody(found.user);
+    if (found instanceof Promise) return found.then(({ user }) => settingsBody(user));
+    const text = cachedBodyText(found.user);
+    return text === undefined ? settingsBody(found.user) : reply.type(JSON_TYPE).send(text);
   };
   // A 200 schema lets Fastify compile a serializer for this body instead of JSON.stringify on every call.
   const schema = { response: { 200: SETTINGS_SCHEMA } };

@@ -4,12 +4,16 @@ import { PinRateLimitError, pollPin, resolvePinClient, startPin } from '../oauth
 import { readNonEmpty } from '../oauth/params.js';
 import type { Services } from '../services.js';
 import { requestClientId, requestMeta } from './client.js';
+import { JSON_TYPE, JsonTexts } from './json-text.js';
 
 /**
  * GET /oauth/pin and GET /oauth/pin/{user_code} (reference §7). Not under the per-client
  * per-second API limits (§10.4): many devices of one app poll at once; the PIN flow has
  * its own per-code and per-address limits instead (docs/decisions/0031).
  */
+/** The poll answers' texts, for the frozen ones (decision 0087). */
+const answerTexts = new JsonTexts<object>((answer) => answer);
+
 export function registerPinRoutes(app: FastifyInstance, services: Services): void {
   const verificationUri = `${services.config.webUrl}/pin`;
 
@@ -42,6 +46,9 @@ export function registerPinRoutes(app: FastifyInstance, services: Services): voi
   app.get<{ Params: { user_code: string } }>('/oauth/pin/:user_code', (request, reply) => {
     const client = resolvePinClient(services, requestClientId(request));
     const answer = client instanceof Promise ? client.then((c) => poll(request, reply, c)) : poll(request, reply, client);
-    return answer instanceof Promise ? withRetryAfter(reply, () => answer) : answer;
+    if (answer instanceof Promise) return withRetryAfter(reply, () => answer);
+    // "Authorization pending" and "Slow down" are frozen constants: sent as text kept once.
+    const text = answerTexts.of(answer);
+    return text === undefined ? answer : reply.type(JSON_TYPE).send(text);
   });
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../services.js';
 import type { User } from '../storage/storage.js';
+import { JSON_TYPE, JsonTexts } from './json-text.js';
 import { requireUserTokenWithUser } from './resource-auth.js';
 
 /**
@@ -35,26 +36,11 @@ export function settingsBody(user: User): unknown {
   };
 }
 
-const JSON_TYPE = 'application/json; charset=utf-8';
-
 /**
- * The body as JSON text, by user record, for records a storage caches and hands out
- * frozen (SQLite's read cache): the same account calls again and again, and its text is
- * then looked up instead of built and serialised on every call (decision 0087). A record
- * changes by being replaced, so an entry never outlives its record's freshness, and the
- * map holds its records weakly. Records built per call (PostgreSQL) are not kept.
+ * The body's text by user record (decision 0087): only for records the storage caches,
+ * which it hands out frozen; records built per call (PostgreSQL) are serialised as usual.
  */
-const bodyTexts = new WeakMap<User, string>();
-
-function cachedBodyText(user: User): string | undefined {
-  if (!Object.isFrozen(user)) return undefined;
-  let text = bodyTexts.get(user);
-  if (text === undefined) {
-    text = JSON.stringify(settingsBody(user));
-    bodyTexts.set(user, text);
-  }
-  return text;
-}
+const bodyTexts = new JsonTexts<User>(settingsBody);
 
 /**
  * GET and POST /users/settings (§9.3). Real clients POST with no body, with `{}`, and
@@ -65,7 +51,7 @@ export function registerUsersSettingsRoute(app: FastifyInstance, services: Servi
   const handler = (request: FastifyRequest, reply: FastifyReply) => {
     const found = requireUserTokenWithUser(services, request, reply);
     if (found instanceof Promise) return found.then(({ user }) => settingsBody(user));
-    const text = cachedBodyText(found.user);
+    const text = bodyTexts.of(found.user);
     return text === undefined ? settingsBody(found.user) : reply.type(JSON_TYPE).send(text);
   };
   // A 200 schema lets Fastify compile a serializer for this body instead of JSON.stringify on every call.

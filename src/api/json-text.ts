@@ -1,0 +1,26 @@
+/** The content type Fastify gives a serialised JSON body; a body sent as text names it itself. */
+export const JSON_TYPE = 'application/json; charset=utf-8';
+
+/**
+ * JSON answers kept as text by the record they are made from, for records that are frozen
+ * whole (SQLite's read cache hands out deep-frozen records; the PIN flow's constant
+ * answers are frozen): the same few answers go out again and again, and looking their
+ * text up costs less than building and serialising them on every call (decision 0087).
+ * A record changes only by being replaced, so its text never outlives it, and records are
+ * held weakly. Anything not frozen gets undefined: the caller serialises it as usual.
+ */
+export class JsonTexts<K extends object> {
+  private readonly texts = new WeakMap<K, string>();
+
+  constructor(private readonly body: (record: K) => unknown) {}
+
+  of(record: K): string | undefined {
+    if (!Object.isFrozen(record)) return undefined;
+    let text = this.texts.get(record);
+    if (text === undefined) {
+      text = JSON.stringify(this.body(record));
+      this.texts.set(record, text);
+    }
+    return text;
+  }
+}

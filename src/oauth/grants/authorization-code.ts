@@ -156,7 +156,9 @@ export async function exchangeAuthorizationCode(deps: ProtocolDeps & { log?: Rep
     throw new ProtocolError('unsupported_grant_type', `grant_type ${f.grantType.slice(0, 64)} is not supported here; use authorization_code`);
   }
 
-  const found = f.clientId.length <= 200 ? await deps.storage.findAppByClientId(f.clientId) : null;
+  // Awaited only when the storage answers later: an await on a value still costs a turn of the microtask queue.
+  const lookup = f.clientId.length <= 200 ? deps.storage.findAppByClientId(f.clientId) : null;
+  const found = lookup instanceof Promise ? await lookup : lookup;
   let grant: PreparedV1Grant | undefined;
   const decide: CodeGrantDecision = (consumption) => {
     const app = requireV1App(found);

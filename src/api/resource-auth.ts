@@ -39,11 +39,15 @@ function checkRate(reply: FastifyReply, r: RateResult): void {
  * in any case, one or more spaces) and looksLikeV1Token's shape (64 lower-case hex).
  */
 const V1_BEARER = /^[Bb][Ee][Aa][Rr][Ee][Rr] +([0-9a-f]{64})\s*$/;
+/** The same rule for what clients send nearly always, `Bearer` and one space: a test, and no match array. */
+const V1_BEARER_ONE_SPACE = /^[Bb][Ee][Aa][Rr][Ee][Rr] [0-9a-f]{64}$/;
 
 /** SHA-256 of the bearer token when one of the V1 shape is sent, else null: junk never reaches the storage. */
 function sentTokenHash(request: FastifyRequest): string | null {
   const header = request.headers.authorization;
-  const m = header === undefined ? null : V1_BEARER.exec(header);
+  if (header === undefined) return null;
+  if (header.length === 71 && V1_BEARER_ONE_SPACE.test(header)) return hashToken(header.slice(7));
+  const m = V1_BEARER.exec(header);
   return m ? hashToken(m[1]!) : null;
 }
 

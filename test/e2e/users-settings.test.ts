@@ -50,6 +50,14 @@ describe('/users/settings (reference §9)', () => {
   it('accepts the scheme in any case (§2.2)', async () => {
     await expectSettings(await fetch(url(`?client_id=${fx.confidential.clientId}`), { headers: { authorization: `bearer ${token}` } }));
     await expectSettings(await fetch(url(`?client_id=${fx.confidential.clientId}`), { headers: { authorization: `BEARER ${token}` } }));
+    await expectSettings(await fetch(url(`?client_id=${fx.confidential.clientId}`), { headers: { authorization: `BeArEr ${token}` } }));
+  });
+
+  it('takes one or more spaces after the scheme (RFC 6750 §2.1), and ignores white space after the token', async () => {
+    await expectSettings(await fetch(url(`?client_id=${fx.confidential.clientId}`), { headers: { authorization: `Bearer   ${token}` } }));
+    await expectSettings(await fetch(url(`?client_id=${fx.confidential.clientId}`), { headers: { authorization: `Bearer ${token}\t` } }));
+    await expect401(await fetch(url(`?client_id=${fx.confidential.clientId}`), { headers: { authorization: `Bearer\t${token}` } }));
+    await expect401(await fetch(url(`?client_id=${fx.confidential.clientId}`), { headers: { authorization: `Bearer ${token}0` } }));
   });
 
   it('the token value is case-sensitive', async () => {

@@ -16,6 +16,19 @@ describe('PinPollTimes', () => {
     assert.equal(t.get('AAAAA'), undefined);
   });
 
+  it('reads back the exact time of an answer kept in the older generation', () => {
+    const t = new PinPollTimes(1000);
+    t.set('AAAAA', 1_700_000_000_000);
+    t.set('BBBBB', 1_700_000_000_250);
+    t.set('CCCCC', 1_700_000_001_100); // a gap has passed: A and B are now the older generation
+    assert.equal(t.get('AAAAA'), 1_700_000_000_000);
+    assert.equal(t.get('BBBBB'), 1_700_000_000_250);
+    assert.equal(t.get('CCCCC'), 1_700_000_001_100);
+    t.set('DDDDD', 1_700_000_002_200); // another gap: A and B are gone, C is older
+    assert.equal(t.get('AAAAA'), undefined);
+    assert.equal(t.get('CCCCC'), 1_700_000_001_100);
+  });
+
   it('keeps at most about two gaps of answers, so 100,000 codes polled once leave few entries behind', () => {
     const t = new PinPollTimes(1000);
     for (let i = 0; i < 100_000; i += 1) t.set(`C${i}`, i / 10); // 10 s of polls, 10,000 a second

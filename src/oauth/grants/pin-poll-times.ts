@@ -13,13 +13,17 @@ export class PinPollTimes {
   private current = new Map<number | string, number>();
   private previous = new Map<number | string, number>();
   private startedAt = 0;
+  private previousStartedAt = 0;
 
   constructor(private readonly gapMs: number) {}
 
   /** The last answer this process gave for the code, if within about two gaps. */
   get(userCode: string): number | undefined {
     const key = userCodeKey(userCode);
-    return this.current.get(key) ?? this.previous.get(key);
+    const inCurrent = this.current.get(key);
+    if (inCurrent !== undefined) return this.startedAt + inCurrent;
+    const inPrevious = this.previous.get(key);
+    return inPrevious === undefined ? undefined : this.previousStartedAt + inPrevious;
   }
 
   /** Records an answered poll, starting a new generation when a gap has passed. */
@@ -28,10 +32,13 @@ export class PinPollTimes {
     if (age >= this.gapMs || age < 0) {
       // Two gaps gone, or the clock went back: nothing kept can still be used.
       this.previous = age >= 2 * this.gapMs || age < 0 ? new Map() : this.current;
+      this.previousStartedAt = this.startedAt;
       this.current = new Map();
       this.startedAt = now;
     }
-    this.current.set(userCodeKey(userCode), now);
+    // Kept as the offset from the generation's start, a small integer: a time in ms since
+    // 1970 is not, and would be a heap number allocated on every poll and kept two gaps.
+    this.current.set(userCodeKey(userCode), now - this.startedAt);
   }
 
   /** Forgets a code (collected, or dead). */

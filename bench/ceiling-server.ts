@@ -2,11 +2,13 @@
  * The ceiling: a bare Fastify server answering a fixed JSON body (the same shape and
  * size as /users/settings), with no hooks, no logger, nothing else. Whatever keyfob does
  * per request is measured against this, on the same machine, in the same run.
+ * With CEILING_CORS=1 it also sends §2.3's CORS headers: the "ceiling + CORS" row.
  *
  * Run as its own process so it can be pinned to a core and its CPU time read from /proc.
  * Prints "listening <port>" once ready.
  */
 import Fastify from 'fastify';
+import { CORS_ALLOW_ORIGIN, CORS_EXPOSE_HEADERS } from '../src/api/cors.js';
 
 const BODY = {
   user: { name: 'bench', joined_at: '2026-01-01T00:00:00.000Z', gender: '', avatar: '', bio: '', loc: '', age: '' },
@@ -14,6 +16,15 @@ const BODY = {
 };
 
 const app = Fastify({ logger: false });
+// For scale, not for ratios: the same answer with the two CORS headers §2.3 asks of every
+// api answer, set the way keyfob sets them (one onRequest hook).
+if (process.env.CEILING_CORS === '1') {
+  app.addHook('onRequest', (_request, reply, done) => {
+    reply.header('access-control-allow-origin', CORS_ALLOW_ORIGIN);
+    reply.header('access-control-expose-headers', CORS_EXPOSE_HEADERS);
+    done();
+  });
+}
 app.get('/*', async () => BODY);
 app.post('/*', async () => BODY);
 const address = await app.listen({ host: '127.0.0.1', port: Number(process.env.PORT ?? 0) });

@@ -63,6 +63,8 @@ async function main(): Promise<void> {
 
   log('ceiling (before)');
   const before = await runCeiling(ROOT, SERVER_CORE, seconds);
+  log('ceiling + CORS headers (for scale)');
+  const cors = await runCeiling(ROOT, SERVER_CORE, seconds, { cors: true });
   const runs: BackendRun[] = [];
   for (const b of backends) runs.push(await runBackend(ROOT, b, { serverCore: SERVER_CORE, seconds, log, only }));
   log('ceiling (after)');
@@ -75,6 +77,7 @@ async function main(): Promise<void> {
     method: { generator: 'autocannon 8 (in-process)', connections: CONNECTIONS, seconds },
     ceiling: ceilingOf(before.measurement!, after.measurement!),
     runs,
+    corsCeiling: cors,
     skipped,
   });
   const out = arg('--out') ?? join(ROOT, 'bench/results', `${date.slice(0, 19).replace(/:/g, '-')}Z.json`);

@@ -3,13 +3,12 @@ import type { FastifyInstance } from 'fastify';
 import { ProtocolError } from '../oauth/errors.js';
 import type { Services } from '../services.js';
 import { requestArrived } from '../util/poll-phase.js';
+import { CORS_ALLOW_HEADERS, CORS_ALLOW_METHODS, CORS_ALLOW_ORIGIN, CORS_EXPOSE_HEADERS, CORS_MAX_AGE_S } from './cors.js';
 import { apiErrorHandler, realmOf, sendProtocolError } from './envelope.js';
 import { registerPinRoutes } from './pin-routes.js';
 import { registerTokenRoute } from './token-route.js';
 import { registerUsersSettingsRoute } from './users-settings-route.js';
 
-/** §2.3: CORS from any origin, Authorization allowed, these headers exposed, preflight 204 cached a day. */
-const EXPOSED = 'X-RateLimit-Limit, X-RateLimit-Remaining, Retry-After, X-Pagination-Page, X-Pagination-Limit, X-Pagination-Page-Count, X-Pagination-Item-Count';
 
 /** Paths that live on the web origin; asking the api origin for them gets a 404 naming the right place. */
 const WEB_PATHS = ['/oauth/authorize', '/pin', '/signin', '/signup', '/settings', '/.well-known/oauth-authorization-server'];
@@ -42,13 +41,14 @@ export async function registerApi(app: FastifyInstance, services: Services, opts
   app.addHook('onRequest', (request, reply, done) => {
     // Lets the SQLite read cache probe for other instances' commits once per poll phase (decision 0084).
     requestArrived();
-    reply.header('access-control-allow-origin', '*');
-    reply.header('access-control-expose-headers', EXPOSED);
+    // §2.3: CORS from any origin, Authorization allowed, these headers exposed, preflight 204 cached a day.
+    reply.header('access-control-allow-origin', CORS_ALLOW_ORIGIN);
+    reply.header('access-control-expose-headers', CORS_EXPOSE_HEADERS);
     if (request.method === 'OPTIONS') {
       reply
-        .header('access-control-allow-methods', 'GET, POST, PUT, PATCH, DELETE, OPTIONS')
-        .header('access-control-allow-headers', 'Authorization, Content-Type, simkl-api-key, User-Agent, X-Requested-With')
-        .header('access-control-max-age', '86400')
+        .header('access-control-allow-methods', CORS_ALLOW_METHODS)
+        .header('access-control-allow-headers', CORS_ALLOW_HEADERS)
+        .header('access-control-max-age', String(CORS_MAX_AGE_S))
         .code(204)
         .send();
       return;

@@ -35,7 +35,7 @@ describe('PIN user codes', () => {
     assert.equal(userCodeKey('22222'), 0);
     assert.equal(userCodeKey('22223'), 1);
     assert.equal(userCodeKey('ZZZZZ'), A.length ** 5 - 1);
-    const keys = new Set<number | string>();
+    const keys = new Set<string>();
     // Every code that differs from another in one position, over all positions and symbols.
     for (let p = 0; p < 5; p += 1) {
       for (const ch of A) {

@@ -6,14 +6,14 @@ import type { Services } from '../services.js';
 import { requestClientId, requestMeta } from './client.js';
 import { JSON_TYPE, JsonTexts } from './json-text.js';
 
+/** The poll answers' texts, for the frozen ones (decision 0087). */
+const answerTexts = new JsonTexts<object>((answer) => answer);
+
 /**
  * GET /oauth/pin and GET /oauth/pin/{user_code} (reference §7). Not under the per-client
  * per-second API limits (§10.4): many devices of one app poll at once; the PIN flow has
  * its own per-code and per-address limits instead (docs/decisions/0031).
  */
-/** The poll answers' texts, for the frozen ones (decision 0087). */
-const answerTexts = new JsonTexts<object>((answer) => answer);
-
 export function registerPinRoutes(app: FastifyInstance, services: Services): void {
   const verificationUri = `${services.config.webUrl}/pin`;
 

@@ -9,7 +9,6 @@ import { registerPinRoutes } from './pin-routes.js';
 import { registerTokenRoute } from './token-route.js';
 import { registerUsersSettingsRoute } from './users-settings-route.js';
 
-
 /** Paths that live on the web origin; asking the api origin for them gets a 404 naming the right place. */
 const WEB_PATHS = ['/oauth/authorize', '/pin', '/signin', '/signup', '/settings', '/.well-known/oauth-authorization-server'];
 

@@ -29,8 +29,9 @@ import {
 
 const NO_CODE: CodeConsumption = { kind: 'unknown' };
 
-/** The live V1 grant of (user, app): the partial unique index grants_one_live_v1 finds it. */
+/** A code as a code exchange reads it, an array with its rowid (decision 0087). */
 const SELECT_FRESH_CODE = `SELECT ${FRESH_CODE_COLUMNS} FROM auth_codes WHERE code_hash = ?`;
+/** The live V1 grant of (user, app): the partial unique index grants_one_live_v1 finds it. */
 const LIVE_GRANT = `SELECT id, token_seed FROM grants WHERE user_id = ? AND app_id = ? AND dialect = 'v1' AND revoked_at IS NULL`;
 const REFRESH_GRANT = `UPDATE grants SET authorized_at = ?, flow = ?, app_name = COALESCE(?, app_name), app_version = COALESCE(?, app_version),
    user_agent = COALESCE(?, user_agent) WHERE id = ?`;

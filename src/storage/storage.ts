@@ -147,7 +147,7 @@ export interface V1GrantRequest extends ClientMeta {
   tokenExpiresAt: number;
   /**
    * The consumed authorization code this grant is issued for, if any: its tombstone then
-   * records the grant in the same transaction, as recordAuthCodeGrant would (decision 0082).
+   * records the grant (`grant_id`, `grant_created`) in the same transaction (decision 0082).
    */
   authCodeHash?: string;
 }
@@ -262,8 +262,6 @@ export interface Storage {
    * returned too; the caller checks expiry.
    */
   consumeAuthCode(codeHash: string, now: number): Promise<CodeConsumption>;
-  /** Remembers on a consumed code which grant its exchange produced, and whether it created that grant. */
-  recordAuthCodeGrant(codeHash: string, grantId: number, created: boolean): Promise<void>;
   /**
    * Optional: consumeAuthCode, `decide`, and upsertV1Grant of the grant it asks for (its
    * tombstone recording the grant) as one write, for a storage that can run `decide`

@@ -260,13 +260,13 @@ export function defineStorageContract(name: string, harness: StorageHarness): vo
         const c = code(a.id, owner.id);
         await s.saveAuthCode(c);
         assert.equal((await s.consumeAuthCode(c.codeHash, T0)).kind, 'fresh');
-        const g = await s.upsertV1Grant(grantReq(owner.id, a.id));
-        await s.recordAuthCodeGrant(c.codeHash, g.id, true);
+        // The exchange records its grant on the code in the upsert's transaction (decision 0082).
+        const g = await s.upsertV1Grant({ ...grantReq(owner.id, a.id), authCodeHash: c.codeHash });
         assert.deepEqual(await peer.consumeAuthCode(c.codeHash, T0 + 1), { kind: 'replayed', code: c, consumedAt: T0, grantId: g.id, grantCreated: true });
         const c2 = code(a.id, owner.id);
         await s.saveAuthCode(c2);
         await s.consumeAuthCode(c2.codeHash, T0);
-        await s.recordAuthCodeGrant(c2.codeHash, g.id, false);
+        await s.upsertV1Grant({ ...grantReq(owner.id, a.id), authCodeHash: c2.codeHash });
         assert.deepEqual(await s.consumeAuthCode(c2.codeHash, T0 + 1), { kind: 'replayed', code: c2, consumedAt: T0, grantId: g.id, grantCreated: false });
       });
 

@@ -252,10 +252,6 @@ export class PostgresStorage implements Storage {
     return tombstoneOf(await this.one('SELECT * FROM auth_codes WHERE code_hash = $1', [codeHash]));
   }
 
-  async recordAuthCodeGrant(codeHash: string, grantId: number, created: boolean): Promise<void> {
-    await this.q('UPDATE auth_codes SET grant_id = $1, grant_created = $2 WHERE code_hash = $3', [grantId, created, codeHash]);
-  }
-
   // --- grants and tokens
 
   /**

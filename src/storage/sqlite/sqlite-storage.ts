@@ -228,10 +228,6 @@ export class SqliteStorage implements Storage {
     });
   }
 
-  async recordAuthCodeGrant(codeHash: string, grantId: number, created: boolean): Promise<void> {
-    await this.group.submit(() => this.recordCodeGrantNow(codeHash, grantId, created));
-  }
-
   private recordCodeGrantNow(codeHash: string, grantId: number, created: boolean): void {
     this.q('UPDATE auth_codes SET grant_id = ?, grant_created = ? WHERE code_hash = ?').run(grantId, created ? 1 : 0, codeHash);
   }

@@ -482,6 +482,22 @@ export function defineStorageContract(name: string, harness: StorageHarness): vo
         assert.equal(await s.findAccessToken(hex(), T0), null);
       });
 
+      it('finds a token with its user in one call, only while the token is unexpired and its grant live (seen by another connection)', async () => {
+        assert.ok(s.findAccessTokenWithUser && peer.findAccessTokenWithUser, `${name} offers the combined lookup`);
+        const owner = await user();
+        const a = await app(owner.id);
+        const req = grantReq(owner.id, a.id, { tokenExpiresAt: T0 + 1000 });
+        const g = await s.upsertV1Grant(req);
+        assert.deepEqual(await peer.findAccessTokenWithUser(req.tokenHash, T0 + 999), {
+          lookup: await s.findAccessToken(req.tokenHash, T0 + 999),
+          user: await s.findUserById(owner.id),
+        });
+        assert.equal(await peer.findAccessTokenWithUser(req.tokenHash, T0 + 1000), null);
+        assert.equal(await peer.findAccessTokenWithUser(hex(), T0), null);
+        assert.equal(await s.revokeGrant(g.id, owner.id, T0 + 1), true);
+        assert.equal(await peer.findAccessTokenWithUser(req.tokenHash, T0 + 2), null);
+      });
+
       it('revokes only for the owning user, deletes the token at once (seen by another connection) and detaches PINs', async () => {
         const owner = await user();
         const other = await user();

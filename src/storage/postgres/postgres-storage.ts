@@ -44,6 +44,32 @@ export function lockName(purpose: 'migrate' | 'cleanup', schema: string | null):
  * Connection failures become StorageUnavailableError; pg.Pool opens new connections on
  * the next call, so the server recovers without a restart when the database returns.
  */
+/**
+ * upsertV1Grant's statement. $1 user, $2 app, $3 token seed, $4 flow, $5–$7 client meta,
+ * $8 now, $9 the minted token's hash, $10 its expiry, $11 the code's hash or null.
+ * The refresh sees the live grant's token in the statement's snapshot; a grant inserted by
+ * a concurrent statement that committed after that snapshot is returned but its token,
+ * minted a moment before, keeps that statement's expiry.
+ */
+const UPSERT_V1_GRANT = `
+  WITH g AS (
+    INSERT INTO grants AS g (user_id, app_id, dialect, scope, token_seed, flow, app_name, app_version, user_agent, created_at, authorized_at)
+    VALUES ($1, $2, 'v1', 'public', $3, $4, $5, $6, $7, $8, $8)
+    ON CONFLICT (user_id, app_id) WHERE dialect = 'v1' AND revoked_at IS NULL
+    DO UPDATE SET authorized_at = EXCLUDED.authorized_at, flow = EXCLUDED.flow,
+      app_name = COALESCE(EXCLUDED.app_name, g.app_name), app_version = COALESCE(EXCLUDED.app_version, g.app_version),
+      user_agent = COALESCE(EXCLUDED.user_agent, g.user_agent)
+    RETURNING g.*, (xmax = 0) AS inserted
+  ), minted AS (
+    INSERT INTO access_tokens (token_hash, grant_id, created_at, expires_at)
+    SELECT $9::text, g.id, $8, $10::bigint FROM g WHERE g.inserted
+  ), refreshed AS (
+    UPDATE access_tokens t SET expires_at = $10::bigint FROM g WHERE NOT g.inserted AND t.grant_id = g.id
+  ), coded AS (
+    UPDATE auth_codes c SET grant_id = g.id, grant_created = g.inserted FROM g WHERE c.code_hash = $11::text
+  )
+  SELECT * FROM g`;
+
 export class PostgresStorage implements Storage {
   readonly kind = 'postgres' as const;
   /** Statement names by SQL text: node-postgres then parses each statement once per connection. */
@@ -255,37 +281,31 @@ export class PostgresStorage implements Storage {
   // --- grants and tokens
 
   /**
-   * One INSERT ... ON CONFLICT on the partial unique index: a concurrent caller for the
-   * same (user, app) waits on the row the first one inserted and then updates it, so all
-   * of them return the same grant. `xmax = 0` tells a fresh row from an updated one.
-   * Whether a live grant exists is known only after the statement, so the token is minted
-   * up front and kept only by an inserted row.
+   * One statement, so one round trip and no transaction to open: INSERT ... ON CONFLICT on
+   * the partial unique index, and in data-modifying CTEs the token's insert (a new grant)
+   * or expiry refresh (the live one) and, for a code exchange, the grant recorded on the
+   * code's tombstone (decision 0082). A statement is atomic: all of it or none of it. A
+   * concurrent caller for the same (user, app) waits on the row the first one inserted and
+   * then updates it, so all of them return the same grant; `xmax = 0` tells a fresh row
+   * from an updated one. Whether a live grant exists is known only inside the statement,
+   * so the token is minted up front and kept only by an inserted row (decision 0088).
    */
   async upsertV1Grant(req: V1GrantRequest): Promise<Grant> {
     const minted = req.mintToken();
-    const row = await this.tx(async (c) => {
-      const g = (await this.one(
-        `INSERT INTO grants AS g (user_id, app_id, dialect, scope, token_seed, flow, app_name, app_version, user_agent, created_at, authorized_at)
-         VALUES ($1, $2, 'v1', 'public', $3, $4, $5, $6, $7, $8, $8)
-         ON CONFLICT (user_id, app_id) WHERE dialect = 'v1' AND revoked_at IS NULL
-         DO UPDATE SET authorized_at = EXCLUDED.authorized_at, flow = EXCLUDED.flow,
-           app_name = COALESCE(EXCLUDED.app_name, g.app_name), app_version = COALESCE(EXCLUDED.app_version, g.app_version),
-           user_agent = COALESCE(EXCLUDED.user_agent, g.user_agent)
-         RETURNING g.*, (xmax = 0) AS inserted`,
-        [req.userId, req.appId, minted.tokenSeed, req.flow, req.appName, req.appVersion, req.userAgent, req.now],
-        c,
-      ))!;
-      if (g.inserted === true) {
-        await this.q('INSERT INTO access_tokens (token_hash, grant_id, created_at, expires_at) VALUES ($1, $2, $3, $4)', [minted.tokenHash, g.id, req.now, req.tokenExpiresAt], c);
-      } else {
-        await this.q('UPDATE access_tokens SET expires_at = $1 WHERE grant_id = $2', [req.tokenExpiresAt, g.id], c);
-      }
-      if (req.authCodeHash !== undefined) {
-        await this.q('UPDATE auth_codes SET grant_id = $1, grant_created = $2 WHERE code_hash = $3', [g.id, g.inserted === true, req.authCodeHash], c);
-      }
-      return g;
-    });
-    return rowToGrant(row);
+    const row = await this.one(UPSERT_V1_GRANT, [
+      req.userId,
+      req.appId,
+      minted.tokenSeed,
+      req.flow,
+      req.appName,
+      req.appVersion,
+      req.userAgent,
+      req.now,
+      minted.tokenHash,
+      req.tokenExpiresAt,
+      req.authCodeHash ?? null,
+    ]);
+    return rowToGrant(row!);
   }
 
   async findGrantById(id: number): Promise<Grant | null> {
@@ -302,6 +322,21 @@ export class PostgresStorage implements Storage {
       [tokenHash, now],
     );
     return r ? rowToTokenLookup(r) : null;
+  }
+
+  /**
+   * The token and its user in one query, one round trip per API call instead of two
+   * (decision 0088). The user's columns and the token lookup's share no name. A token
+   * whose user is gone finds nothing, like an unknown one.
+   */
+  async findAccessTokenWithUser(tokenHash: string, now: number): Promise<{ lookup: TokenLookup; user: User } | null> {
+    const r = await this.one(
+      `SELECT u.*, t.grant_id, t.expires_at, g.user_id, g.app_id, g.dialect, g.scope, a.client_id
+         FROM access_tokens t JOIN grants g ON g.id = t.grant_id JOIN apps a ON a.id = g.app_id JOIN users u ON u.id = g.user_id
+        WHERE t.token_hash = $1 AND g.revoked_at IS NULL AND t.expires_at > $2`,
+      [tokenHash, now],
+    );
+    return r ? { lookup: rowToTokenLookup(r), user: rowToUser(r) } : null;
   }
 
   async revokeGrant(grantId: number, userId: number, now: number): Promise<boolean> {

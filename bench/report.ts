@@ -111,18 +111,18 @@ function table(header: string[], rows: string[][]): string {
 }
 
 export function buildReport(
-  input: Omit<Report, 'rows' | 'memory' | 'allChecksPassed' | 'allTargetsMet'> & { runs: BackendRun[]; corsCeiling?: ScenarioResult },
+  input: Omit<Report, 'rows' | 'memory' | 'allChecksPassed' | 'allTargetsMet'> & { runs: BackendRun[]; scaleRows?: ScenarioResult[] },
 ): Report {
   const rows: ScenarioRow[] = [
     { backend: 'fastify', id: 'ceiling', title: 'ceiling: bare Fastify, fixed JSON', unit: 'request', available: true, rps: input.ceiling.rps, rpsRatio: 1, p50Ms: input.ceiling.before.p50Ms, p99Ms: input.ceiling.before.p99Ms, cpuUsPerOk: input.ceiling.cpuUsPerOk, cpuRatio: 1, serverBusy: input.ceiling.before.serverBusy, generatorBusy: input.ceiling.before.generatorBusy, checks: [] },
   ];
-  // For scale only (no target): the reference's answer shape alone, against the same ceiling.
-  if (input.corsCeiling) rows.push(rowOf('fastify', input.corsCeiling, input.ceiling));
+  // For scale only (no target): the reference's answer shapes alone, against the same ceiling.
+  for (const s of input.scaleRows ?? []) rows.push(rowOf('fastify', s, input.ceiling));
   for (const run of input.runs) for (const s of run.scenarios) rows.push(rowOf(run.name, s, input.ceiling));
   const memory = input.runs.flatMap((r) => (r.memory ? [memoryOf(r.name, r.memory)] : []));
   const allChecksPassed = rows.every((r) => r.checks.every((c) => c.passed));
   const allTargetsMet = rows.every((r) => !r.met || Object.values(r.met).every(Boolean)) && memory.every((m) => m.withinLimit !== false);
-  const { runs: _runs, corsCeiling: _cors, ...rest } = input;
+  const { runs: _runs, scaleRows: _scale, ...rest } = input;
   return { ...rest, rows, memory, allChecksPassed, allTargetsMet };
 }
 

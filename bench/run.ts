@@ -64,7 +64,11 @@ async function main(): Promise<void> {
   log('ceiling (before)');
   const before = await runCeiling(ROOT, SERVER_CORE, seconds);
   log('ceiling + CORS headers (for scale)');
-  const cors = await runCeiling(ROOT, SERVER_CORE, seconds, { cors: true });
+  const scale = [await runCeiling(ROOT, SERVER_CORE, seconds, 'cors')];
+  if (!only || only.has('code-exchange')) {
+    log('ceiling, POST shape (for scale)');
+    scale.push(await runCeiling(ROOT, SERVER_CORE, seconds, 'post'));
+  }
   const runs: BackendRun[] = [];
   for (const b of backends) runs.push(await runBackend(ROOT, b, { serverCore: SERVER_CORE, seconds, log, only }));
   log('ceiling (after)');
@@ -77,7 +81,7 @@ async function main(): Promise<void> {
     method: { generator: 'autocannon 8 (in-process)', connections: CONNECTIONS, seconds },
     ceiling: ceilingOf(before.measurement!, after.measurement!),
     runs,
-    corsCeiling: cors,
+    scaleRows: scale,
     skipped,
   });
   const out = arg('--out') ?? join(ROOT, 'bench/results', `${date.slice(0, 19).replace(/:/g, '-')}Z.json`);

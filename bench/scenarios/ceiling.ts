@@ -1,29 +1,45 @@
 /** The ceiling: the same request as token validation, answered by a bare Fastify server. */
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { measure, warmup } from '../load.js';
 import { startPinned } from '../proc.js';
+import { formTokenRequest } from './code-exchange.js';
 import type { ScenarioResult } from './types.js';
 import { settingsRequest } from './token-validation.js';
+
+/** The rows this file measures: the ceiling, and two for scale (no target). */
+export type CeilingShape = 'bare' | 'cors' | 'post';
+
+const ROWS: Record<CeilingShape, Pick<ScenarioResult, 'id' | 'title'>> = {
+  bare: { id: 'ceiling', title: 'bare Fastify, fixed JSON body' },
+  cors: { id: 'ceiling-cors', title: 'ceiling + the §2.3 CORS headers (for scale)' },
+  post: { id: 'ceiling-post', title: 'ceiling, POST shape: form body, CORS, no-store (for scale)' },
+};
 
 /**
  * `cors`: the same server sending the two CORS headers §2.3 asks of every api answer, for
  * scale: what the reference's answer shape alone costs, before any of keyfob's work.
+ * `post`: the same with a code exchange's request (a form body, a fresh code in each) and
+ * a token answer's shape (no-store headers, the token body): what the exchange's shape
+ * alone costs.
  */
-export async function runCeiling(root: string, core: number, seconds: number, opts: { cors?: boolean } = {}): Promise<ScenarioResult> {
+export async function runCeiling(root: string, core: number, seconds: number, shape: CeilingShape = 'bare'): Promise<ScenarioResult> {
   const child = await startPinned(['--import', 'tsx', join(root, 'bench/ceiling-server.ts')], {
     core,
     cwd: root,
     ready: /^listening \d+/m,
-    env: { ...process.env, CEILING_CORS: opts.cors ? '1' : '0' },
+    env: { ...process.env, CEILING_CORS: shape === 'bare' ? '0' : '1', CEILING_POST: shape === 'post' ? '1' : '0' },
   });
   try {
-    const port = /^listening (\d+)/m.exec(child.output())![1]!;
-    const req = settingsRequest(`http://127.0.0.1:${port}`, '0'.repeat(64), 'f'.repeat(64));
+    const url = `http://127.0.0.1:${/^listening (\d+)/m.exec(child.output())![1]!}`;
+    const req =
+      shape === 'post'
+        ? { url, requests: [formTokenRequest('0'.repeat(64), 'f'.repeat(64), () => randomBytes(32).toString('base64url'))] }
+        : settingsRequest(url, '0'.repeat(64), 'f'.repeat(64));
     await warmup(req);
     const m = await measure(child.pid, { ...req, duration: seconds });
     return {
-      id: opts.cors ? 'ceiling-cors' : 'ceiling',
-      title: opts.cors ? 'ceiling + the §2.3 CORS headers (for scale)' : 'bare Fastify, fixed JSON body',
+      ...ROWS[shape],
       unit: 'request',
       available: true,
       measurement: m,

@@ -14,19 +14,28 @@ import { USER_AGENT, type ScenarioContext, type ScenarioResult } from './types.j
 /** Codes redeemed in the warm-up, which also estimates the rate to size the measured run. */
 const WARMUP_CODES = 4000;
 
-function tokenRequest(ctx: ScenarioContext, codes: readonly string[], sent: string[]): Request {
-  const f = ctx.fixture;
-  const fixed = `&client_id=${f.clientId}&client_secret=${f.clientSecret}&redirect_uri=${encodeURIComponent(REDIRECT_URI)}`;
+/**
+ * The exchange's request, `nextCode()` giving each request's code: also what the "POST
+ * shape" ceiling row is sent (bench/scenarios/ceiling.ts), so both parse the same bytes.
+ */
+export function formTokenRequest(clientId: string, clientSecret: string, nextCode: () => string): Request {
+  const fixed = `&client_id=${clientId}&client_secret=${clientSecret}&redirect_uri=${encodeURIComponent(REDIRECT_URI)}`;
   return {
     method: 'POST',
     path: '/oauth/token?app-name=bench&app-version=1.0',
     headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': USER_AGENT },
     setupRequest(req) {
-      const code = codes[sent.length] ?? 'no-code-left';
-      sent.push(code);
-      return { ...req, body: `grant_type=authorization_code&code=${code}${fixed}` };
+      return { ...req, body: `grant_type=authorization_code&code=${nextCode()}${fixed}` };
     },
   };
+}
+
+function tokenRequest(ctx: ScenarioContext, codes: readonly string[], sent: string[]): Request {
+  return formTokenRequest(ctx.fixture.clientId, ctx.fixture.clientSecret, () => {
+    const code = codes[sent.length] ?? 'no-code-left';
+    sent.push(code);
+    return code;
+  });
 }
 
 export async function runCodeExchange(ctx: ScenarioContext, seconds: number): Promise<ScenarioResult> {

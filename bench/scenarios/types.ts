@@ -11,7 +11,7 @@ export interface ScenarioContext {
 }
 
 export interface ScenarioResult {
-  id: 'ceiling' | 'ceiling-cors' | 'token-validation' | 'pin-first-poll' | 'pin-polling' | 'code-exchange' | 'signin-flow';
+  id: 'ceiling' | 'ceiling-cors' | 'ceiling-post' | 'token-validation' | 'pin-first-poll' | 'pin-polling' | 'code-exchange' | 'signin-flow';
   title: string;
   /** What one counted unit is: a request, or a whole sign-in flow of several requests. */
   unit: 'request' | 'flow';

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from '../storage/storage.js';
-import { PinRateLimitError, pollPin, resolvePinClient, startPin } from '../oauth/grants/pin.js';
+import { answerPollRead, PinRateLimitError, pollPin, readPollTogether, resolvePinClient, startPin } from '../oauth/grants/pin.js';
 import { readNonEmpty } from '../oauth/params.js';
 import type { Services } from '../services.js';
 import { requestClientId, requestMeta } from './client.js';
@@ -44,7 +44,18 @@ export function registerPinRoutes(app: FastifyInstance, services: Services): voi
   };
   // Not async: a pending poll is answered without a promise when the storage answers at once (decision 0085).
   app.get<{ Params: { user_code: string } }>('/oauth/pin/:user_code', (request, reply) => {
-    const client = resolvePinClient(services, requestClientId(request));
+    const clientId = requestClientId(request);
+    // PostgreSQL reads the client and the PIN in one round trip (decision 0089).
+    const together = readPollTogether(services, clientId, request.params.user_code);
+    if (together !== null) {
+      return withRetryAfter(reply, () =>
+        together.then((read) => {
+          noStore(reply);
+          return answerPollRead(services, { rawCode: request.params.user_code, meta: () => requestMeta(request), ip: request.ip, verificationUri }, read);
+        }),
+      );
+    }
+    const client = resolvePinClient(services, clientId);
     const answer = client instanceof Promise ? client.then((c) => poll(request, reply, c)) : poll(request, reply, client);
     if (answer instanceof Promise) return withRetryAfter(reply, () => answer);
     // "Authorization pending" and "Slow down" are frozen constants: sent as text kept once.

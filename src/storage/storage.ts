@@ -303,6 +303,12 @@ export interface Storage {
   findPin(userCode: string): Promise<Pin | null>;
   /** What a device's poll needs of its PIN, and nothing more; may answer at once (decision 0085). */
   findPinPollState(userCode: string): MaybePromise<PinPollState | null>;
+  /**
+   * A poll's app (by client_id) and its PIN's poll state in one round trip; null when no
+   * app has that client_id. Optional: offered where each call is a round trip
+   * (PostgreSQL, decision 0089); callers otherwise look the app up, then the PIN.
+   */
+  findAppAndPinPollState?(clientId: string, userCode: string): Promise<{ app: App; pin: PinPollState | null } | null>;
   /** The live (not expired) PINs among these user codes, in one query (at most a few hundred codes). */
   findLivePinsByCodes(userCodes: readonly string[], now: number): Promise<Pin[]>;
   countLivePinsForApp(appId: number, now: number): Promise<number>;

@@ -587,6 +587,25 @@ export function defineStorageContract(name: string, harness: StorageHarness): vo
         assert.equal(await s.findPinPollState('NOSUCHPIN'), null);
       });
 
+      // Offered where each call is a round trip: PostgreSQL (decision 0089). SQLite answers both lookups from its cache.
+      if (name === 'postgres') {
+        it('reads a poll\'s app and PIN state in one call, as the two lookups would', async () => {
+          assert.ok(s.findAppAndPinPollState && peer.findAppAndPinPollState);
+          const owner = await user();
+          const a = await app(owner.id);
+          const p = pin(a.id);
+          assert.equal(await s.createPin(p), true);
+          assert.deepEqual(await s.findAppAndPinPollState(a.clientId, p.userCode), { app: await s.findAppByClientId(a.clientId), pin: await s.findPinPollState(p.userCode) });
+          assert.deepEqual(await s.findAppAndPinPollState(a.clientId, 'NOSUCHPIN'), { app: await s.findAppByClientId(a.clientId), pin: null });
+          assert.equal(await s.findAppAndPinPollState('no-such-client', p.userCode), null);
+          // Approval and the first poll, written through one instance, read through another.
+          assert.equal(await s.touchPinPoll(p.userCode, T0 + 5), null);
+          const g = await s.upsertV1Grant(grantReq(owner.id, a.id, { flow: 'pin' }));
+          assert.equal(await s.approvePin(p.userCode, g.id, T0 + 6), true);
+          assert.deepEqual((await peer.findAppAndPinPollState(a.clientId, p.userCode))?.pin, { userCode: p.userCode, appId: a.id, expiresAt: p.expiresAt, grantId: g.id, lastPolledAt: T0 + 5 });
+        });
+      }
+
       it('lets a new PIN take the code of an expired one', async () => {
         const owner = await user();
         const a = await app(owner.id);

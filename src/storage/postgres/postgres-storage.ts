@@ -70,6 +70,16 @@ const UPSERT_V1_GRANT = `
   )
   SELECT * FROM g`;
 
+/**
+ * findAppAndPinPollState's query: APP_SELECT's columns, and the PIN's under names no app
+ * column has. $1 client_id, $2 user code.
+ */
+const APP_AND_PIN_POLL_STATE = `
+  SELECT a.*, u.username AS owner_name, p.user_code AS pin_user_code, p.app_id AS pin_app_id,
+         p.expires_at AS pin_expires_at, p.grant_id AS pin_grant_id, p.last_polled_at AS pin_last_polled_at
+    FROM apps a JOIN users u ON u.id = a.owner_id LEFT JOIN pins p ON p.user_code = $2
+   WHERE a.client_id = $1`;
+
 export class PostgresStorage implements Storage {
   readonly kind = 'postgres' as const;
   /** Statement names by SQL text: node-postgres then parses each statement once per connection. */
@@ -403,6 +413,17 @@ export class PostgresStorage implements Storage {
   async findPinPollState(userCode: string): Promise<PinPollState | null> {
     const r = await this.one('SELECT app_id, expires_at, grant_id, last_polled_at FROM pins WHERE user_code = $1', [userCode]);
     return r ? { userCode, appId: num(r.app_id), expiresAt: num(r.expires_at), grantId: numOrNull(r.grant_id), lastPolledAt: numOrNull(r.last_polled_at) } : null;
+  }
+
+  /** The app as findAppByClientId reads it, and the PIN's poll state from a LEFT JOIN on its code (decision 0089). */
+  async findAppAndPinPollState(clientId: string, userCode: string): Promise<{ app: App; pin: PinPollState | null } | null> {
+    const r = await this.one(APP_AND_PIN_POLL_STATE, [clientId, userCode]);
+    if (!r) return null;
+    const pin: PinPollState | null =
+      r.pin_user_code === null
+        ? null
+        : { userCode, appId: num(r.pin_app_id), expiresAt: num(r.pin_expires_at), grantId: numOrNull(r.pin_grant_id), lastPolledAt: numOrNull(r.pin_last_polled_at) };
+    return { app: rowToApp(r), pin };
   }
 
   async findLivePinsByCodes(userCodes: readonly string[], now: number): Promise<Pin[]> {

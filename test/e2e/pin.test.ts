@@ -142,6 +142,13 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         assert.deepEqual((await pollPin(kf, fx.public.clientId, pin.user_code)).body, { result: 'KO', message: 'Slow down' });
         clock.advance(500);
         assert.deepEqual((await pollPin(kf, fx.public.clientId, pin.user_code)).body, { result: 'KO', message: 'Authorization pending' });
+        // For longer than the memory's generations last (decision 0090): the rule holds across them.
+        for (let elapsed = 0; elapsed <= 2 * PIN_LIMITS.pollClockGenerationMs; elapsed += 4500) {
+          clock.advance(4000);
+          assert.deepEqual((await pollPin(kf, fx.public.clientId, pin.user_code)).body, { result: 'KO', message: 'Authorization pending' });
+          clock.advance(500);
+          assert.deepEqual((await pollPin(kf, fx.public.clientId, pin.user_code)).body, { result: 'KO', message: 'Slow down' });
+        }
       });
 
       it('accepts the code in any case and with dashes when polled', async () => {

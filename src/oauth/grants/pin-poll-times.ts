@@ -1,44 +1,47 @@
 import { userCodeKey } from '../user-codes.js';
 
+/** When this process last answered one code's poll: read and moved forward in place. */
+export interface PollClock {
+  /** The last answered poll's time in ms, or -Infinity when none is kept. */
+  at: number;
+}
+
 /**
  * When each PIN code was last answered by this process, for the legacy "Slow down" rule
- * (§7.2, decisions 0031 and 0080). The rule only looks one `gapMs` back, so answers are
- * kept in two generations of one gap each: when a gap has passed, the older generation is
- * dropped whole and a new one starts. The maps hold at most the codes answered in the last
- * two gaps, whatever the number of live PINs, and no call walks or deletes entries one by
- * one (a sweep of a map of ~70,000 codes once a second showed in profiles, and a V8 Map
- * keeps deleted slots until it rehashes: bench/README.md).
+ * (§7.2, decisions 0031, 0080 and 0090). Each code has one `PollClock`, updated in place,
+ * so a poll of a code kept in the current generation costs one map lookup.
+ *
+ * Memory is bounded by generations: a code's clock lives in the current generation
+ * (moved there from the previous one, or made, when it is first asked for in a
+ * generation), and when a generation's time has passed the previous one is dropped whole.
+ * The maps hold at most the codes asked about in the last two generations, and no call
+ * walks or deletes entries one by one (a sweep of a map of ~70,000 codes once a second
+ * showed in profiles, and a V8 Map keeps deleted slots until it rehashes: bench/README.md).
+ * A generation must last at least as long as the longest gap the caller asks about; a
+ * longer one finds more codes in the current generation (a device polls every 5 s).
  */
 export class PinPollTimes {
-  private current = new Map<number | string, number>();
-  private previous = new Map<number | string, number>();
+  private current = new Map<number | string, PollClock>();
+  private previous = new Map<number | string, PollClock>();
   private startedAt = 0;
-  private previousStartedAt = 0;
 
-  constructor(private readonly gapMs: number) {}
+  constructor(private readonly generationMs: number) {}
 
-  /** The last answer this process gave for the code, if within about two gaps. */
-  get(userCode: string): number | undefined {
-    const key = userCodeKey(userCode);
-    const inCurrent = this.current.get(key);
-    if (inCurrent !== undefined) return this.startedAt + inCurrent;
-    const inPrevious = this.previous.get(key);
-    return inPrevious === undefined ? undefined : this.previousStartedAt + inPrevious;
-  }
-
-  /** Records an answered poll, starting a new generation when a gap has passed. */
-  set(userCode: string, now: number): void {
+  /** The code's clock at `now`, kept in the current generation from now on. */
+  clockOf(userCode: string, now: number): PollClock {
     const age = now - this.startedAt;
-    if (age >= this.gapMs || age < 0) {
-      // Two gaps gone, or the clock went back: nothing kept can still be used.
-      this.previous = age >= 2 * this.gapMs || age < 0 ? new Map() : this.current;
-      this.previousStartedAt = this.startedAt;
+    if (age >= this.generationMs || age < 0) {
+      // Two generations gone, or the clock went back: nothing kept can still be used.
+      this.previous = age >= 2 * this.generationMs || age < 0 ? new Map() : this.current;
       this.current = new Map();
       this.startedAt = now;
     }
-    // Kept as the offset from the generation's start, a small integer: a time in ms since
-    // 1970 is not, and would be a heap number allocated on every poll and kept two gaps.
-    this.current.set(userCodeKey(userCode), now - this.startedAt);
+    const key = userCodeKey(userCode);
+    let clock = this.current.get(key);
+    if (clock !== undefined) return clock;
+    clock = this.previous.get(key) ?? { at: Number.NEGATIVE_INFINITY };
+    this.current.set(key, clock);
+    return clock;
   }
 
   /** Forgets a code (collected, or dead). */

@@ -23,6 +23,12 @@ export const PIN_INTERVAL_S = 5;
 export const PIN_LIMITS = {
   /** Legacy "Slow down" (§7.2): answered polls of one code at least this far apart. Not `interval`: decision 0031. */
   minPollGapMs: 1000,
+  /**
+   * How long the in-memory poll clocks are kept by generation (decision 0090): at least
+   * minPollGapMs; long enough that a device polling every 5 s finds its code's clock in
+   * the current generation on most polls.
+   */
+  pollClockGenerationMs: 30_000,
   /** Live PINs one app may hold at once: bounds the table whatever polls unknown codes. */
   maxLivePerApp: 1000,
   /** PINs one address may create (GET /oauth/pin and polls of dead codes alike) per window. */
@@ -159,7 +165,7 @@ const pollTimesByStorage = new WeakMap<object, PinPollTimes>();
 function pollTimesOf(deps: PinDeps): PinPollTimes {
   let polls = pollTimesByStorage.get(deps.storage);
   if (!polls) {
-    polls = new PinPollTimes(PIN_LIMITS.minPollGapMs);
+    polls = new PinPollTimes(PIN_LIMITS.pollClockGenerationMs);
     pollTimesByStorage.set(deps.storage, polls);
   }
   return polls;
@@ -230,13 +236,14 @@ export function answerPollRead(deps: PinDeps, input: Omit<PollInput, 'app'>, rea
 function answerPoll(deps: PinDeps, input: PollInput, now: number, pin: PinPollState | null): MaybePromise<PinPollResponse | PinInitResponse> {
   if (!pin || pin.appId !== input.app.id || pin.expiresAt <= now) return freshPin(deps, input);
   const polls = pollTimesOf(deps);
-  const answeredAt = Math.max(polls.get(pin.userCode) ?? -Infinity, pin.lastPolledAt ?? -Infinity);
+  const clock = polls.clockOf(pin.userCode, now);
+  const answeredAt = Math.max(clock.at, pin.lastPolledAt ?? -Infinity);
   if (now - answeredAt < PIN_LIMITS.minPollGapMs && now >= answeredAt) return SLOW_DOWN;
   if (pin.grantId !== null) {
     polls.delete(pin.userCode);
     return collectApproved(deps, input, pin.userCode);
   }
-  polls.set(pin.userCode, now);
+  clock.at = now;
   // Only the first answered poll is written (it shows the device is polling, and holds
   // "Slow down" for that poll on every instance); later ones are kept in memory (decision 0080).
   if (pin.lastPolledAt === null) return deps.storage.touchPinPoll(pin.userCode, now).then(() => PENDING);

@@ -40,12 +40,27 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
  */
 export type AnswerListener = (status: number, bytes: number) => void;
 
-/** Runs autocannon, keeping the latency of every 200 answer. */
-export async function runLoad(opts: Options, onAnswer?: AnswerListener): Promise<{ result: Result; latencies: Float64Array }> {
+/** One load run: autocannon's result, the latency of every 200 answer, and the time until the last answer. */
+export interface LoadRun {
+  result: Result;
+  latencies: Float64Array;
+  /**
+   * Seconds from the start to the last answer. autocannon's own `duration` ends on its
+   * next one-second sample after the last answer, so a run bounded by count (the code
+   * exchange's) would count up to a second of idle time as its own.
+   */
+  answeredS: number;
+}
+
+/** Runs autocannon, keeping the latency of every 200 answer and the time of the last answer. */
+export async function runLoad(opts: Options, onAnswer?: AnswerListener): Promise<LoadRun> {
   let latencies = new Float64Array(1 << 16);
   let n = 0;
+  const startedAt = performance.now();
+  let lastAt = startedAt;
   const tracker = autocannon({ connections: CONNECTIONS, timeout: 10, ...opts });
   tracker.on('response', (_client, status, bytes, ms) => {
+    lastAt = performance.now();
     onAnswer?.(status, bytes);
     if (status !== 200) return;
     if (n === latencies.length) {
@@ -56,13 +71,14 @@ export async function runLoad(opts: Options, onAnswer?: AnswerListener): Promise
     latencies[n++] = ms;
   });
   const result = await tracker;
-  return { result, latencies: latencies.subarray(0, n).sort() };
+  return { result, latencies: latencies.subarray(0, n).sort(), answeredS: (lastAt - startedAt) / 1000 };
 }
 
-export function summarise(result: Result, latencies: Float64Array, cpuMs: number, generatorCpuMs: number): Measurement {
+export function summarise(run: LoadRun, cpuMs: number, generatorCpuMs: number): Measurement {
+  const { result, latencies } = run;
   const ok = result.statusCodeStats['200']?.count ?? 0;
   const all = Object.values(result.statusCodeStats).reduce((sum, s) => sum + s.count, 0);
-  const durationS = result.duration;
+  const durationS = run.answeredS;
   return {
     rps: ok / durationS,
     p50Ms: percentile(latencies, 50),
@@ -86,8 +102,8 @@ export function ownCpuMs(): number {
 export async function measure(pid: number, opts: Options, onAnswer?: AnswerListener): Promise<Measurement> {
   const cpuBefore = cpuTimeMs(pid);
   const ownBefore = ownCpuMs();
-  const { result, latencies } = await runLoad(opts, onAnswer);
-  return summarise(result, latencies, cpuTimeMs(pid) - cpuBefore, ownCpuMs() - ownBefore);
+  const run = await runLoad(opts, onAnswer);
+  return summarise(run, cpuTimeMs(pid) - cpuBefore, ownCpuMs() - ownBefore);
 }
 
 /** A short unmeasured run first, so the JIT has settled and connections are open. */

@@ -42,13 +42,19 @@ export async function runCodeExchange(ctx: ScenarioContext, seconds: number): Pr
   const url = ctx.kf.apiUrl;
   const checks: ScenarioResult['checks'] = [];
 
-  // Warm-up, and a rate estimate to mint enough codes for about `seconds` of load.
-  const warmCodes = await mintAuthCodes(ctx.storage, ctx.fixture, WARMUP_CODES);
-  const warmSent: string[] = [];
-  const { result: warm } = await runLoad({ url, amount: WARMUP_CODES, requests: [tokenRequest(ctx, warmCodes, warmSent)] });
-  const warmOk = warm.statusCodeStats['200']?.count ?? 0;
-  checks.push({ what: `warm-up: ${WARMUP_CODES} codes, ${warmOk} answered 200`, passed: warmOk === WARMUP_CODES });
-  const rate = WARMUP_CODES / Math.max(warm.duration, 0.1);
+  // Warm-up, then a second run of as many codes at the warmed-up rate, which sizes the
+  // measured run to about `seconds` (sized by the first, cold one, it lasted about a second).
+  let warmOk = 0;
+  let warmS = 0;
+  for (let round = 0; round < 2; round++) {
+    const warmCodes = await mintAuthCodes(ctx.storage, ctx.fixture, WARMUP_CODES);
+    const warmSent: string[] = [];
+    const warm = await runLoad({ url, amount: WARMUP_CODES, requests: [tokenRequest(ctx, warmCodes, warmSent)] });
+    warmOk += warm.result.statusCodeStats['200']?.count ?? 0;
+    warmS = warm.answeredS;
+  }
+  checks.push({ what: `warm-up: ${2 * WARMUP_CODES} codes, ${warmOk} answered 200`, passed: warmOk === 2 * WARMUP_CODES });
+  const rate = WARMUP_CODES / Math.max(warmS, 0.01);
   const n = Math.max(2000, Math.min(300_000, Math.round(rate * seconds)));
 
   const codes = await mintAuthCodes(ctx.storage, ctx.fixture, n);

@@ -223,4 +223,36 @@ describe('SQLite group commit', () => {
     assert.deepEqual(keys, ['a', 'b']);
     db.close();
   });
+
+  it('runs a batch once without savepoints, and again with them only when an operation throws', async () => {
+    const db = new Database(join(dir, 'k.sqlite'));
+    db.pragma('busy_timeout = 5000');
+    db.exec('CREATE TABLE IF NOT EXISTS once (k TEXT PRIMARY KEY)');
+    const group = new GroupCommit(db);
+    const runs = new Map<string, number>();
+    const insert = (k: string) => () => {
+      runs.set(k, (runs.get(k) ?? 0) + 1);
+      return db.prepare('INSERT INTO once (k) VALUES (?)').run(k).changes;
+    };
+    // No operation throws: each runs once.
+    assert.deepEqual(await Promise.all([group.submit(insert('p')), group.submit(insert('q'))]), [1, 1]);
+    assert.deepEqual([runs.get('p'), runs.get('q')], [1, 1]);
+    // One throws: the batch was rolled back and ran again, each operation in its savepoint;
+    // the others ran twice and their rows are there once.
+    const results = await Promise.allSettled([
+      group.submit(insert('r')),
+      group.submit((): number => {
+        runs.set('boom', (runs.get('boom') ?? 0) + 1);
+        throw new Error('boom');
+      }),
+      group.submit(insert('s')),
+    ]);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
+    assert.deepEqual([runs.get('r'), runs.get('boom'), runs.get('s')], [2, 2, 1]);
+    assert.deepEqual(db.prepare('SELECT k FROM once ORDER BY k').pluck().all(), ['p', 'q', 'r', 's']);
+    db.close();
+  });
 });

@@ -21,8 +21,10 @@ interface Pending {
  * Group commit for the hot write paths (redeeming or consuming a code, upserting a grant,
  * recording a PIN poll): the
  * operations submitted during one event-loop turn run together in one write transaction,
- * each inside its own savepoint, so a busy server commits once per turn instead of once
- * per operation. The commit is most of a small write's cost (bench/README.md).
+ * so a busy server commits once per turn instead of once per operation. The commit is
+ * most of a small write's cost (bench/README.md). A batch runs first as it is; only when
+ * one of its operations throws is it rolled back and run again with each operation inside
+ * its own savepoint (see submit).
  *
  * Nothing about the operations changes: each still runs whole or not at all (a failing one
  * rolls back its savepoint only and rejects alone, or is replaced by the recover it was
@@ -35,6 +37,8 @@ export class GroupCommit {
   private readonly savepoint: (op: () => unknown) => unknown;
   /** The outer transaction, made once: building a better-sqlite3 transaction function per flush showed in profiles. */
   private readonly runBatch: Database.Transaction<(batch: Pending[], outcomes: Outcome[]) => void>;
+  /** The same without a savepoint per operation: tried first (see flush). */
+  private readonly runBatchOptimistically: Database.Transaction<(batch: Pending[], outcomes: Outcome[]) => void>;
 
   /**
    * `around` wraps each batch's transaction (the storage uses it to tell its read cache
@@ -46,6 +50,9 @@ export class GroupCommit {
   ) {
     // Called inside the outer transaction, a better-sqlite3 transaction function is a savepoint.
     this.savepoint = db.transaction((op: () => unknown) => op());
+    this.runBatchOptimistically = db.transaction((batch: Pending[], outcomes: Outcome[]) => {
+      for (const item of batch) outcomes.push({ ok: true, value: item.op() });
+    });
     this.runBatch = db.transaction((batch: Pending[], outcomes: Outcome[]) => {
       for (const item of batch) {
         try {
@@ -77,6 +84,12 @@ export class GroupCommit {
   /**
    * Runs `op` in the next batch, in its own savepoint; `recover(err)`, if given, replaces a
    * failed `op` (see recovered). Either may return a FailAfterCommit.
+   *
+   * `op` may run twice: a batch runs first without savepoints, and when any of its
+   * operations throws, the whole transaction is rolled back and the batch runs again with
+   * them. So an operation must change nothing outside the transaction that running it
+   * again would not set right (writing the same values again, or replacing what its first
+   * run computed), and must throw only on failure: a refusal is a returned value.
    */
   submit<T>(op: () => T | FailAfterCommit, recover?: (err: unknown) => T | FailAfterCommit): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -96,11 +109,24 @@ export class GroupCommit {
     this.queue = [];
     const outcomes: Outcome[] = [];
     try {
-      this.around(() => this.runBatch.immediate(batch, outcomes));
+      // Nearly always no operation throws (an expected refusal is a returned value, such as
+      // FailAfterCommit), and then a savepoint per operation is two statements for nothing.
+      this.around(() => this.runBatchOptimistically.immediate(batch, outcomes));
     } catch (err) {
-      // The commit itself failed: nothing in the batch happened.
-      for (const item of batch) item.reject(err);
-      return;
+      if (outcomes.length === batch.length) {
+        // Every operation ran: the commit itself failed, and nothing in the batch happened.
+        for (const item of batch) item.reject(err);
+        return;
+      }
+      // An operation threw and the whole transaction was rolled back: run the batch again,
+      // each operation in its own savepoint, so the failing one rolls back alone.
+      outcomes.length = 0;
+      try {
+        this.around(() => this.runBatch.immediate(batch, outcomes));
+      } catch (again) {
+        for (const item of batch) item.reject(again);
+        return;
+      }
     }
     batch.forEach((item, i) => {
       const o = outcomes[i]!;

@@ -35,16 +35,6 @@ export function lockName(purpose: 'migrate' | 'cleanup', schema: string | null):
 }
 
 /**
- * PostgreSQL through node-postgres: the storage for several keyfob instances behind
- * one address. Every single-use rule is one statement or one transaction in the database
- * (never read-then-write in the process), so it holds across instances:
- * - consume* is DELETE ... RETURNING: of concurrent callers exactly one gets the row;
- * - upsertV1Grant is INSERT ... ON CONFLICT on the partial unique index grants_one_live_v1;
- * - migrations and the scheduled cleanup take advisory locks.
- * Connection failures become StorageUnavailableError; pg.Pool opens new connections on
- * the next call, so the server recovers without a restart when the database returns.
- */
-/**
  * upsertV1Grant's statement. $1 user, $2 app, $3 token seed, $4 flow, $5–$7 client meta,
  * $8 now, $9 the minted token's hash, $10 its expiry, $11 the code's hash or null.
  * The refresh sees the live grant's token in the statement's snapshot; a grant inserted by
@@ -80,6 +70,16 @@ const APP_AND_PIN_POLL_STATE = `
     FROM apps a JOIN users u ON u.id = a.owner_id LEFT JOIN pins p ON p.user_code = $2
    WHERE a.client_id = $1`;
 
+/**
+ * PostgreSQL through node-postgres: the storage for several keyfob instances behind
+ * one address. Every single-use rule is one statement or one transaction in the database
+ * (never read-then-write in the process), so it holds across instances:
+ * - consume* is DELETE ... RETURNING: of concurrent callers exactly one gets the row;
+ * - upsertV1Grant is INSERT ... ON CONFLICT on the partial unique index grants_one_live_v1;
+ * - migrations and the scheduled cleanup take advisory locks.
+ * Connection failures become StorageUnavailableError; pg.Pool opens new connections on
+ * the next call, so the server recovers without a restart when the database returns.
+ */
 export class PostgresStorage implements Storage {
   readonly kind = 'postgres' as const;
   /** Statement names by SQL text: node-postgres then parses each statement once per connection. */

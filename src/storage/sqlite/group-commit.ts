@@ -82,8 +82,8 @@ export class GroupCommit {
   }
 
   /**
-   * Runs `op` in the next batch, in its own savepoint; `recover(err)`, if given, replaces a
-   * failed `op` (see recovered). Either may return a FailAfterCommit.
+   * Runs `op` in the next batch; `recover(err)`, if given, replaces a failed `op` (see
+   * recovered). Either may return a FailAfterCommit.
    *
    * `op` may run twice: a batch runs first without savepoints, and when any of its
    * operations throws, the whole transaction is rolled back and the batch runs again with

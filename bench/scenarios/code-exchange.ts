@@ -16,7 +16,7 @@ const WARMUP_CODES = 4000;
 
 /**
  * The exchange's request, `nextCode()` giving each request's code: also what the "POST
- * shape" ceiling row is sent (bench/scenarios/ceiling.ts), so both parse the same bytes.
+ * shape" ceiling row is sent (bench/scenarios/ceiling.ts), so both parse the same fields and lengths.
  */
 export function formTokenRequest(clientId: string, clientSecret: string, nextCode: () => string): Request {
   const fixed = `&client_id=${clientId}&client_secret=${clientSecret}&redirect_uri=${encodeURIComponent(REDIRECT_URI)}`;

@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import { ProtocolError } from '../oauth/errors.js';
 import { StorageUnavailableError } from '../storage/storage.js';
+import { setCorsHeaders } from './cors.js';
 
 /**
  * Maps anything thrown on the api origin to the reference's envelope (§10.1).
@@ -33,6 +34,8 @@ export function realmOf(apiUrl: string): string {
 }
 
 export function sendProtocolError(reply: FastifyReply, err: ProtocolError, realm: string): FastifyReply {
+  // §2.3 on errors too: those Fastify raises before routing (apiFrameworkErrors) skip the onRequest hook.
+  setCorsHeaders(reply);
   if (err.status === 401) reply.header('www-authenticate', `Bearer realm="${realm}", error="${err.id}"`);
   if (err.status === 503) reply.header('retry-after', '5');
   return reply.code(err.status).type('application/json; charset=utf-8').send(err.toBody());

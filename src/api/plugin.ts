@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { ProtocolError } from '../oauth/errors.js';
 import type { Services } from '../services.js';
 import { requestArrived } from '../util/poll-phase.js';
-import { CORS_ALLOW_HEADERS, CORS_ALLOW_METHODS, CORS_ALLOW_ORIGIN, CORS_EXPOSE_HEADERS, CORS_MAX_AGE_S } from './cors.js';
+import { CORS_ALLOW_HEADERS, CORS_ALLOW_METHODS, CORS_MAX_AGE_S, setCorsHeaders } from './cors.js';
 import { apiErrorHandler, realmOf, sendProtocolError } from './envelope.js';
 import { registerPinRoutes } from './pin-routes.js';
 import { registerTokenRoute } from './token-route.js';
@@ -41,8 +41,7 @@ export async function registerApi(app: FastifyInstance, services: Services, opts
     // Lets the SQLite read cache probe for other instances' commits once per poll phase (decision 0084).
     requestArrived();
     // §2.3: CORS from any origin, Authorization allowed, these headers exposed, preflight 204 cached a day.
-    reply.header('access-control-allow-origin', CORS_ALLOW_ORIGIN);
-    reply.header('access-control-expose-headers', CORS_EXPOSE_HEADERS);
+    setCorsHeaders(reply);
     if (request.method === 'OPTIONS') {
       reply
         .header('access-control-allow-methods', CORS_ALLOW_METHODS)

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { hmacHex, randomBase64Url, randomHex, safeEqual, sha256Base64Url, sha256Hex } from '../../src/util/crypto.js';
+import { hmacHex, randomBase64Url, randomHex, safeEqual, secretMatchesHash, sha256Base64Url, sha256Hex } from '../../src/util/crypto.js';
 import { deriveV1AccessToken } from '../../src/oauth/tokens.js';
 
 const reference = (key: string | Buffer, value: string) => createHmac('sha256', key).update(value, 'utf8').digest('hex');
@@ -49,6 +49,22 @@ describe('crypto helpers', () => {
     const h = randomBytes(32).toString('hex');
     assert.equal(safeEqual(h, h.slice()), true);
     assert.equal(safeEqual(h, `${h.slice(0, 63)}${h[63] === '0' ? '1' : '0'}`), false);
+  });
+
+  it('secretMatchesHash accepts exactly the secret whose sha256Hex is stored, and no malformed digest', () => {
+    for (const secret of ['', 'f'.repeat(64), 'é🔑 secret', randomBytes(32).toString('hex')]) {
+      const stored = sha256Hex(secret);
+      assert.equal(secretMatchesHash(secret, stored), true);
+      // Hex digits read the same in either case.
+      assert.equal(secretMatchesHash(secret, stored.toUpperCase()), true);
+      assert.equal(secretMatchesHash(`${secret}x`, stored), false);
+      assert.equal(secretMatchesHash(secret, `${stored.slice(0, 63)}${stored[63] === '0' ? '1' : '0'}`), false);
+      // Not 64 hex digits: a shorter, longer, or partly non-hex value matches nothing.
+      assert.equal(secretMatchesHash(secret, stored.slice(0, 62)), false);
+      assert.equal(secretMatchesHash(secret, `${stored}00`), false);
+      assert.equal(secretMatchesHash(secret, `${stored.slice(0, 62)}zz`), false);
+      assert.equal(secretMatchesHash(secret, ''), false);
+    }
   });
 
   it('random strings have the asked length, across pool refills, and never repeat', () => {

@@ -1,6 +1,6 @@
 import { redeemAuthCode } from '../../storage/redeem.js';
 import type { App, AuthCode, ClientMeta, CodeConsumption, CodeGrantDecision, CodeRedemption } from '../../storage/storage.js';
-import { safeEqual, sha256Hex } from '../../util/crypto.js';
+import { secretMatchesHash, sha256Hex } from '../../util/crypto.js';
 import type { BasicCredentials } from '../client-auth.js';
 import type { ProtocolDeps } from '../deps.js';
 import { ProtocolError } from '../errors.js';
@@ -68,7 +68,7 @@ function authenticateClient(app: App, f: Fields): void {
     if (f.clientSecret !== undefined) throw new ProtocolError('secret_error', 'This app has no client secret');
     return;
   }
-  if (f.clientSecret === undefined || !safeEqual(sha256Hex(f.clientSecret), app.secretHash)) {
+  if (f.clientSecret === undefined || !secretMatchesHash(f.clientSecret, app.secretHash)) {
     throw new ProtocolError('secret_error', 'Wrong Secret');
   }
 }

@@ -1,3 +1,4 @@
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import { hmacHex, randomBase64Url, randomHex, sha256Hex } from '../util/crypto.js';
 
 /** §5.2: V1 tokens advertise a 5-year life. */
@@ -12,7 +13,21 @@ export const AUTH_CODE_LIFETIME_MS = 10 * 60 * 1000;
  * alone calls the API.
  */
 export function deriveV1AccessToken(serverSecret: string, tokenSeed: string): string {
-  return hmacHex(serverSecret, `keyfob:v1-access-token:${tokenSeed}`);
+  return hmacHex(secretKeyOf(serverSecret), `keyfob:v1-access-token:${tokenSeed}`);
+}
+
+/**
+ * The server secret as a KeyObject, made once (a process has one secret; tests may use
+ * others): an HMAC keyed by a KeyObject skips encoding the key string on every exchange.
+ */
+let lastSecret: string | undefined;
+let lastKey: KeyObject | undefined;
+function secretKeyOf(serverSecret: string): KeyObject {
+  if (serverSecret !== lastSecret || lastKey === undefined) {
+    lastKey = createSecretKey(Buffer.from(serverSecret, 'utf8'));
+    lastSecret = serverSecret;
+  }
+  return lastKey;
 }
 
 export function newTokenSeed(): string {

@@ -1,5 +1,5 @@
 import * as nodeCrypto from 'node:crypto';
-import { createHash, createHmac, randomBytes, randomFillSync, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomFillSync, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 /**
  * Node's one-shot digest (20.12 and later): about a third of the cost of a Hash object,
@@ -21,7 +21,8 @@ export function sha256Base64Url(value: string): string {
   return createHash('sha256').update(value, 'utf8').digest('base64url');
 }
 
-export function hmacHex(key: string | Buffer, value: string): string {
+/** `key` as a KeyObject where the same key signs again and again: its bytes are not read from a string per call. */
+export function hmacHex(key: string | Buffer | KeyObject, value: string): string {
   return createHmac('sha256', key).update(value, 'utf8').digest('hex');
 }
 

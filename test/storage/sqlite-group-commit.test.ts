@@ -138,6 +138,41 @@ describe('SQLite group commit', () => {
     assert.equal(mints.n, 0);
   });
 
+  it('the live grant read with the code (decision 0093): codes of one user and app in one batch share one grant; another app\'s or a revoked grant is not taken', async () => {
+    const owner = (await storage.createUser({ username: 'join-redeem', passwordHash: 'x', createdAt: 1 })).id;
+    const otherApp = (await storage.createApp({ clientId: 'join-other-app', ownerId: owner, name: 'o', redirectUris: [], secretHash: null, createdAt: 1 })).id;
+    // The same user already holds a grant for another app: it must not be the one refreshed.
+    const foreign = await storage.upsertV1Grant({ ...grantFor(owner, 'foreign-seed'), appId: otherApp });
+    const hashes = ['join-a', 'join-b', 'join-c'].map((c) => sha256Hex(c));
+    for (const h of hashes) await storage.saveAuthCode({ ...code(h), userId: owner });
+    const mints = { n: 0 };
+    const decide = (seed: string) => (c: CodeConsumption) => (c.kind === 'fresh' ? grantFor(owner, seed, mints) : null);
+    // One turn, one batch: the first creates the grant, the next two find it with their codes.
+    const batch = await Promise.all(hashes.map((h, i) => storage.redeemAuthCode(h, 50 + i, decide(`join-seed-${i}`))));
+    assert.deepEqual(
+      batch.map((r) => [r.issued?.tokenSeed, r.issued?.created]),
+      [
+        ['join-seed-0', true],
+        ['join-seed-0', false],
+        ['join-seed-0', false],
+      ],
+    );
+    assert.equal(new Set(batch.map((r) => r.issued?.grantId)).size, 1);
+    assert.notEqual(batch[0]!.issued?.grantId, foreign.id);
+    assert.equal(mints.n, 1);
+    // The refresh reached the grant and its token: authorized at the last redemption's time.
+    const grantId = batch[0]!.issued!.grantId;
+    assert.equal((await storage.findGrantById(grantId))?.authorizedAt, 7000);
+    assert.equal(storage.handle.prepare('SELECT expires_at FROM access_tokens WHERE grant_id = ?').pluck().get(grantId), 9_000_000_000_000);
+    // Revoked after the next code was issued: that code's redemption creates a new grant.
+    await storage.saveAuthCode({ ...code(sha256Hex('join-after-revoke')), userId: owner });
+    assert.equal(await storage.revokeGrant(grantId, owner, 60), true);
+    const after = await storage.redeemAuthCode(sha256Hex('join-after-revoke'), 61, decide('join-new-seed'));
+    assert.deepEqual([after.issued?.tokenSeed, after.issued?.created], ['join-new-seed', true]);
+    assert.notEqual(after.issued?.grantId, grantId);
+    assert.equal((await storage.findGrantById(foreign.id))?.tokenSeed, 'foreign-seed');
+  });
+
   it('a redemption whose upsert fails, in a batch: its code is consumed, nothing of its grant remains, the others are untouched', async () => {
     const owner = (await storage.createUser({ username: 'batch-redeem', passwordHash: 'x', createdAt: 1 })).id;
     const failing = (await storage.createUser({ username: 'failing-redeem', passwordHash: 'x', createdAt: 1 })).id;

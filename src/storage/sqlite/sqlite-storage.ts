@@ -29,8 +29,19 @@ import {
 
 const NO_CODE: CodeConsumption = { kind: 'unknown' };
 
-/** A code as a code exchange reads it, an array with its rowid (decision 0087). */
-const SELECT_FRESH_CODE = `SELECT ${FRESH_CODE_COLUMNS} FROM auth_codes WHERE code_hash = ?`;
+/**
+ * A code as a code exchange reads it, an array with its rowid (decision 0087), and after
+ * its columns the id and token seed of the live V1 grant of the code's (user, app), if
+ * there is one: the grant the exchange refreshes (§5.4), found through the partial unique
+ * index grants_one_live_v1 in the same statement instead of a second one (decision 0093).
+ */
+const SELECT_FRESH_CODE = `SELECT ${FRESH_CODE_COLUMNS.split(', ')
+  .map((c) => `c.${c}`)
+  .join(', ')}, g.id, g.token_seed
+  FROM auth_codes c LEFT JOIN grants g ON g.user_id = c.user_id AND g.app_id = c.app_id AND g.dialect = 'v1' AND g.revoked_at IS NULL
+  WHERE c.code_hash = ?`;
+/** Where the live grant's id and token seed are in a SELECT_FRESH_CODE array. */
+const CODE_GRANT_ID = FRESH_CODE_COLUMNS.split(', ').length;
 /** The live V1 grant of (user, app): the partial unique index grants_one_live_v1 finds it. */
 const LIVE_GRANT = `SELECT id, token_seed FROM grants WHERE user_id = ? AND app_id = ? AND dialect = 'v1' AND revoked_at IS NULL`;
 const REFRESH_GRANT = `UPDATE grants SET authorized_at = ?, flow = ?, app_name = COALESCE(?, app_name), app_version = COALESCE(?, app_version),
@@ -262,7 +273,13 @@ export class SqliteStorage implements Storage {
           this.markCodeConsumed(codeHash, now);
           return { consumption, issued: null };
         }
-        const { row, created } = this.upsertV1GrantNow(request, false);
+        // The live grant read with the code is still the live one: the write lock is held
+        // from before that read, and this operation wrote no grant since.
+        // (A request for another user or app than the code's is read again.)
+        const sameGrant = request.userId === num(r![3]) && request.appId === num(r![2]);
+        const liveId = r![CODE_GRANT_ID];
+        const live = !sameGrant ? undefined : liveId === null ? null : { id: liveId, token_seed: r![CODE_GRANT_ID + 1] };
+        const { row, created } = this.upsertV1GrantNow(request, false, live);
         const grantId = num(row.id);
         this.q('UPDATE auth_codes SET consumed_at = ?, grant_id = ?, grant_created = ? WHERE rowid = ?').run(now, grantId, created ? 1 : 0, r![0]);
         return { consumption, issued: { grantId, tokenSeed: str(row.token_seed), created } };
@@ -296,10 +313,11 @@ export class SqliteStorage implements Storage {
    * refresh the live V1 grant of (user, app) and its token's expiry, or create the grant
    * with a newly minted token. Returns the whole grant row when `whole`, else only its id
    * and token_seed, which is all a code exchange reads: a narrow SELECT and an UPDATE
-   * without RETURNING cost less than returning the row (decision 0086).
+   * without RETURNING cost less than returning the row (decision 0086). `known`: the live
+   * grant (id, token_seed) or null for none, when the caller read it in this transaction.
    */
-  private upsertV1GrantNow(req: Omit<V1GrantRequest, 'authCodeHash'>, whole: boolean): { row: Row; created: boolean } {
-    const live = this.q(LIVE_GRANT).get(req.userId, req.appId) as Row | undefined;
+  private upsertV1GrantNow(req: Omit<V1GrantRequest, 'authCodeHash'>, whole: boolean, known?: Row | null): { row: Row; created: boolean } {
+    const live = known === undefined ? (this.q(LIVE_GRANT).get(req.userId, req.appId) as Row | undefined) : known;
     if (live) {
       let row = live;
       if (whole) row = this.q(REFRESH_GRANT_WHOLE).get(req.now, req.flow, req.appName, req.appVersion, req.userAgent, live.id) as Row;

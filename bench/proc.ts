@@ -44,7 +44,13 @@ export interface Child {
  */
 export async function startPinned(args: string[], opts: { core: number; env?: NodeJS.ProcessEnv; ready: RegExp; cwd?: string }): Promise<Child> {
   const [cmd, argv] = hasTaskset ? ['taskset', ['-c', String(opts.core), process.execPath, ...args]] : [process.execPath, args];
-  const proc = spawn(cmd as string, argv as string[], { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  return startChild(cmd as string, argv as string[], opts);
+}
+
+/** Starts `cmd argv...` and resolves once a stdout line matches `ready` (see startPinned). */
+export async function startChild(cmd: string, argv: string[], opts: { env?: NodeJS.ProcessEnv; ready: RegExp; cwd?: string; startS?: number }): Promise<Child> {
+  const startS = opts.startS ?? 20;
+  const proc = spawn(cmd, argv, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(proc);
   proc.once('exit', () => running.delete(proc));
   let out = '';
@@ -55,7 +61,7 @@ export async function startPinned(args: string[], opts: { core: number; env?: No
   proc.stdout!.on('data', onData);
   proc.stderr!.on('data', onData);
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`child did not start in 20 s:\n${out}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`child did not start in ${startS} s:\n${out}`)), startS * 1000);
     const exited = (code: number | null) => {
       clearTimeout(timer);
       reject(new Error(`child exited with code ${code}:\n${out}`));

@@ -13,7 +13,7 @@ import { createPendingPins } from '../seed.js';
 import { clientQuery, USER_AGENT, type ScenarioContext, type ScenarioResult } from './types.js';
 
 export const PENDING_PINS = 100_000;
-const PENDING_BODY = '{"result":"KO","message":"Authorization pending"}';
+export const PENDING_BODY = '{"result":"KO","message":"Authorization pending"}';
 
 export interface PinMemory {
   pins: number;
@@ -28,7 +28,7 @@ export interface PinMemory {
  * vowels, so no words; no 0/O, 1/I/L look-alikes), a subset of the user-code alphabets in
  * common use, keyfob's included.
  */
-function userCodes(n: number, length: number): string[] {
+export function userCodes(n: number, length: number): string[] {
   const alphabet = 'BCDFGHJKMNPQRSTVWXZ';
   const out: string[] = [];
   for (let i = 0; out.length < n; i++) {

@@ -146,9 +146,12 @@ describe('SQLite group commit', () => {
     const hashes = ['join-a', 'join-b', 'join-c'].map((c) => sha256Hex(c));
     for (const h of hashes) await storage.saveAuthCode({ ...code(h), userId: owner });
     const mints = { n: 0 };
-    const decide = (seed: string) => (c: CodeConsumption) => (c.kind === 'fresh' ? grantFor(owner, seed, mints) : null);
-    // One turn, one batch: the first creates the grant, the next two find it with their codes.
-    const batch = await Promise.all(hashes.map((h, i) => storage.redeemAuthCode(h, 50 + i, decide(`join-seed-${i}`))));
+    // The i-th redemption at time 7000 + i, its token to expire at 9e12 + i.
+    const decide = (seed: string, i = 0) => (c: CodeConsumption) =>
+      c.kind === 'fresh' ? { ...grantFor(owner, seed, mints), now: 7000 + i, tokenExpiresAt: 9_000_000_000_000 + i } : null;
+    // One turn, one batch: the first creates the grant, the next two find it with their codes
+    // and refresh it (the last one's time and token expiry win).
+    const batch = await Promise.all(hashes.map((h, i) => storage.redeemAuthCode(h, 50 + i, decide(`join-seed-${i}`, i))));
     assert.deepEqual(
       batch.map((r) => [r.issued?.tokenSeed, r.issued?.created]),
       [
@@ -162,8 +165,8 @@ describe('SQLite group commit', () => {
     assert.equal(mints.n, 1);
     // The refresh reached the grant and its token: authorized at the last redemption's time.
     const grantId = batch[0]!.issued!.grantId;
-    assert.equal((await storage.findGrantById(grantId))?.authorizedAt, 7000);
-    assert.equal(storage.handle.prepare('SELECT expires_at FROM access_tokens WHERE grant_id = ?').pluck().get(grantId), 9_000_000_000_000);
+    assert.equal((await storage.findGrantById(grantId))?.authorizedAt, 7002);
+    assert.equal(storage.handle.prepare('SELECT expires_at FROM access_tokens WHERE grant_id = ?').pluck().get(grantId), 9_000_000_000_002);
     // Revoked after the next code was issued: that code's redemption creates a new grant.
     await storage.saveAuthCode({ ...code(sha256Hex('join-after-revoke')), userId: owner });
     assert.equal(await storage.revokeGrant(grantId, owner, 60), true);

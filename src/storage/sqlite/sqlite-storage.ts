@@ -322,7 +322,10 @@ export class SqliteStorage implements Storage {
       let row = live;
       if (whole) row = this.q(REFRESH_GRANT_WHOLE).get(req.now, req.flow, req.appName, req.appVersion, req.userAgent, live.id) as Row;
       else this.q(REFRESH_GRANT).run(req.now, req.flow, req.appName, req.appVersion, req.userAgent, live.id);
-      this.q('UPDATE access_tokens SET expires_at = ? WHERE grant_id = ?').run(req.tokenExpiresAt, live.id);
+      // OR IGNORE changes nothing here (no constraint can fail: expires_at is a number), and
+      // says so to SQLite: an UPDATE of possibly several rows that could abort midway opens a
+      // statement journal, and copies every page it touches that the batch wrote before.
+      this.q('UPDATE OR IGNORE access_tokens SET expires_at = ? WHERE grant_id = ?').run(req.tokenExpiresAt, live.id);
       return { row, created: false };
     }
     // Only a grant created here needs a token of its own: minting costs a random seed, an HMAC and a hash.

@@ -46,6 +46,12 @@ export interface ScenarioRow {
   p99Ms?: number;
   cpuUsPerOk?: number;
   cpuRatio?: number;
+  /**
+   * CPU ratio to the scale row whose answer has this row's shape (the §2.3 headers; the
+   * exchange's POST shape), when that row was measured: what keyfob costs beyond the shape
+   * the reference asks for. For reading only; the targets are judged on cpuRatio.
+   */
+  shapeRatio?: number;
   serverBusy?: number;
   generatorBusy?: number;
   target?: number;
@@ -94,6 +100,14 @@ export function rowOf(backend: string, s: ScenarioResult, ceiling: Ceiling): Sce
   return row;
 }
 
+/** The scale row with each scenario's answer shape (bench/scenarios/ceiling.ts). */
+const SHAPE_OF: Partial<Record<ScenarioResult['id'], ScenarioResult['id']>> = {
+  'token-validation': 'ceiling-cors',
+  'pin-first-poll': 'ceiling-cors',
+  'pin-polling': 'ceiling-cors',
+  'code-exchange': 'ceiling-post',
+};
+
 export function memoryOf(backend: string, m: PinMemory): Report['memory'][number] {
   const deltaBytes = m.rssAfterBytes - m.rssBeforeBytes;
   // Only a run where the server answered polls on every PIN says anything about the limit.
@@ -119,6 +133,10 @@ export function buildReport(
   // For scale only (no target): the reference's answer shapes alone, against the same ceiling.
   for (const s of input.scaleRows ?? []) rows.push(rowOf('fastify', s, input.ceiling));
   for (const run of input.runs) for (const s of run.scenarios) rows.push(rowOf(run.name, s, input.ceiling));
+  for (const row of rows) {
+    const shape = rows.find((r) => r.backend === 'fastify' && r.id === SHAPE_OF[row.id]);
+    if (shape?.cpuUsPerOk !== undefined && row.cpuUsPerOk !== undefined) row.shapeRatio = shape.cpuUsPerOk / row.cpuUsPerOk;
+  }
   const memory = input.runs.flatMap((r) => (r.memory ? [memoryOf(r.name, r.memory)] : []));
   const allChecksPassed = rows.every((r) => r.checks.every((c) => c.passed));
   const allTargetsMet = rows.every((r) => !r.met || Object.values(r.met).every(Boolean)) && memory.every((m) => m.withinLimit !== false);
@@ -143,10 +161,10 @@ export function renderReport(r: Report): string {
     out.push(`warning: the ceiling's req/s moved ${Math.round(100 * drift)} % between its two runs (something else used the cores): ratios are taken against the better run`);
   }
   out.push('');
-  const header = ['backend', 'scenario', 'per s', '×ceil', 'p50 ms', 'p99 ms', 'CPU µs', '×ceil CPU', 'busy srv/gen', 'target', 'met'];
+  const header = ['backend', 'scenario', 'per s', '×ceil', 'p50 ms', 'p99 ms', 'CPU µs', '×ceil CPU', '×shape CPU', 'busy srv/gen', 'target', 'met'];
   const body = r.rows.map((row) => {
     const title = row.unit === 'flow' ? `${row.title} [flows]` : row.title;
-    if (!row.available) return [row.backend, title, '–', '–', '–', '–', '–', '–', '–', '', row.note ?? 'not available'];
+    if (!row.available) return [row.backend, title, '–', '–', '–', '–', '–', '–', '–', '–', '', row.note ?? 'not available'];
     const met = row.met ? Object.entries(row.met).map(([k, v]) => `${k} ${v ? 'yes' : 'NO'}`).join(', ') : '';
     return [
       row.backend,
@@ -157,6 +175,7 @@ export function renderReport(r: Report): string {
       fmt(row.p99Ms, 2),
       fmt(row.cpuUsPerOk, 1),
       fmt(row.cpuRatio, row.unit === 'flow' ? 4 : 2),
+      row.shapeRatio === undefined ? '' : fmt(row.shapeRatio, 2),
       row.serverBusy === undefined ? '–' : `${Math.round(100 * row.serverBusy)}/${Math.round(100 * (row.generatorBusy ?? 0))}%`,
       row.target === undefined ? '' : `≥ ${row.target.toFixed(2)}`,
       met,

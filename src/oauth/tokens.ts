@@ -17,17 +17,19 @@ export function deriveV1AccessToken(serverSecret: string, tokenSeed: string): st
 }
 
 /**
- * The server secret as a KeyObject, made once (a process has one secret; tests may use
- * others): an HMAC keyed by a KeyObject skips encoding the key string on every exchange.
+ * The server secret as a KeyObject, made once (a process has one secret; tests use a few,
+ * hence a small map): an HMAC keyed by a KeyObject skips encoding the key string on every
+ * exchange.
  */
-let lastSecret: string | undefined;
-let lastKey: KeyObject | undefined;
+const secretKeys = new Map<string, KeyObject>();
 function secretKeyOf(serverSecret: string): KeyObject {
-  if (serverSecret !== lastSecret || lastKey === undefined) {
-    lastKey = createSecretKey(Buffer.from(serverSecret, 'utf8'));
-    lastSecret = serverSecret;
+  let key = secretKeys.get(serverSecret);
+  if (key === undefined) {
+    if (secretKeys.size >= 8) secretKeys.clear();
+    key = createSecretKey(Buffer.from(serverSecret, 'utf8'));
+    secretKeys.set(serverSecret, key);
   }
-  return lastKey;
+  return key;
 }
 
 export function newTokenSeed(): string {

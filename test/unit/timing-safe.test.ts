@@ -1,7 +1,8 @@
 /**
  * Secrets are compared in constant time (RFC 6749 §10.10 spirit, RFC 9700 §4.x; SECURITY.md):
- * - keyfob's own comparisons of a presented secret with a stored one go through safeEqual
- *   (client secrets, PKCE verifiers);
+ * - keyfob's own comparisons of a presented secret with a stored one are constant-time:
+ *   a client secret's digest against the stored digest (secretMatchesHash), a PKCE
+ *   verifier's transform against the challenge (safeEqual);
  * - codes, tokens, session ids are never compared in the process at all: they are hashed
  *   and looked up by hash, so an attacker controls no prefix of what the index compares;
  * - CSRF tokens and signed cookies are checked by @fastify/csrf and @fastify/cookie, whose
@@ -66,9 +67,14 @@ describe('timing-safe comparisons', () => {
     }
   });
 
-  it('client secrets and PKCE verifiers are checked with safeEqual', () => {
-    assert.match(readFileSync(join(root, 'src/oauth/grants/authorization-code.ts'), 'utf8'), /safeEqual\(sha256Hex\(f\.clientSecret\), app\.secretHash\)/);
+  it('client secrets are checked with secretMatchesHash, PKCE verifiers with safeEqual, both on timingSafeEqual', () => {
+    assert.match(readFileSync(join(root, 'src/oauth/grants/authorization-code.ts'), 'utf8'), /secretMatchesHash\(f\.clientSecret, app\.secretHash\)/);
     assert.match(readFileSync(join(root, 'src/oauth/pkce.ts'), 'utf8'), /safeEqual\(computed, challenge\)/);
+    const crypto = readFileSync(join(root, 'src/util/crypto.ts'), 'utf8');
+    for (const fn of ['secretMatchesHash', 'safeEqual']) {
+      const body = crypto.slice(crypto.indexOf(`export function ${fn}(`));
+      assert.match(body.slice(0, body.indexOf('\n}\n')), /return timingSafeEqual\(left, right\);/, fn);
+    }
   });
 
   it('safeEqual and verifyPkce answer right, whatever the lengths', () => {

@@ -25,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { openStorage } from '../src/storage/open.js';
 import { sqliteBackend } from './backends.js';
 import { KEYFOB_READY, keyfobServe } from './keyfob-process.js';
+import { benchOptions } from './options.js';
 import { freePort, startChild, type Child } from './proc.js';
 import { formTokenRequest } from './scenarios/code-exchange.js';
 import { PENDING_BODY, userCodes } from './scenarios/pin-polling.js';
@@ -43,10 +44,7 @@ const PINS = 20_000;
 const WINDOWS = 5;
 const WARMUP_WINDOWS = 10;
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i === -1 ? undefined : process.argv[i + 1];
-}
+const options = benchOptions('instructions', { only: { type: 'string' }, requests: { type: 'string' }, root: { type: 'string' } });
 
 const log = (s: string) => process.stderr.write(`instructions: ${s}\n`);
 
@@ -207,9 +205,9 @@ async function main(): Promise<void> {
     log('valgrind (with callgrind_control) is not installed: apt-get install valgrind');
     process.exit(2);
   }
-  const n = Number(arg('--requests') ?? 2000);
-  const root = resolve(arg('--root') ?? HERE);
-  const onlyArg = arg('--only');
+  const n = Number(options.requests ?? 2000);
+  const root = resolve(options.root ?? HERE);
+  const onlyArg = options.only;
   const chosen = onlyArg === undefined ? [...SCENARIOS] : (onlyArg.split(',').map((s) => s.trim()) as Scenario[]);
   const unknown = chosen.filter((s) => !SCENARIOS.includes(s));
   if (unknown.length > 0 || !Number.isInteger(n) || n < 100) {

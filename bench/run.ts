@@ -13,6 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { postgresBackend, sqliteBackend, type Backend } from './backends.js';
 import { CONNECTIONS, MEASURE_S } from './load.js';
+import { benchOptions } from './options.js';
 import { hasTaskset, pinSelf } from './proc.js';
 import { buildReport, ceilingOf, renderReport, type BackendSkipped } from './report.js';
 import { runBackend, SCENARIOS, type BackendRun, type ScenarioName } from './run-backend.js';
@@ -22,10 +23,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SERVER_CORE = 0;
 const LOAD_CORE = 1;
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i === -1 ? undefined : process.argv[i + 1];
-}
+const options = benchOptions('bench', { seconds: { type: 'string' }, 'no-postgres': { type: 'boolean' }, out: { type: 'string' }, only: { type: 'string' } });
 
 const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
 
@@ -37,12 +35,12 @@ async function main(): Promise<void> {
     log(`still running after ${WATCHDOG_MS / 60_000} minutes: giving up`);
     process.exit(1);
   }, WATCHDOG_MS).unref();
-  const seconds = Number(arg('--seconds') ?? MEASURE_S);
+  const seconds = Number(options.seconds ?? MEASURE_S);
   const pinned = cpus().length >= 2 && pinSelf(LOAD_CORE);
   if (!pinned) log(hasTaskset ? 'fewer than 2 cores: nothing pinned' : 'taskset not found: nothing pinned');
 
   let only: Set<ScenarioName> | undefined;
-  const onlyArg = arg('--only');
+  const onlyArg = options.only;
   if (onlyArg !== undefined) {
     const names = onlyArg.split(',').map((s) => s.trim());
     const unknown = names.filter((n) => !(SCENARIOS as readonly string[]).includes(n));
@@ -55,7 +53,7 @@ async function main(): Promise<void> {
 
   const backends: Backend[] = [sqliteBackend()];
   const skipped: BackendSkipped[] = [];
-  if (!process.argv.includes('--no-postgres')) {
+  if (!options['no-postgres']) {
     const pg = await postgresBackend();
     if ('backend' in pg) backends.push(pg.backend);
     else skipped.push({ name: pg.name, unavailable: pg.unavailable });
@@ -84,7 +82,7 @@ async function main(): Promise<void> {
     scaleRows: scale,
     skipped,
   });
-  const out = arg('--out') ?? join(ROOT, 'bench/results', `${date.slice(0, 19).replace(/:/g, '-')}Z.json`);
+  const out = options.out ?? join(ROOT, 'bench/results', `${date.slice(0, 19).replace(/:/g, '-')}Z.json`);
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
   process.stdout.write(`${renderReport(report)}\nJSON: ${out}\n`);

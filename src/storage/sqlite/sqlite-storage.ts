@@ -35,13 +35,12 @@ const NO_CODE: CodeConsumption = { kind: 'unknown' };
  * there is one: the grant the exchange refreshes (§5.4), found through the partial unique
  * index grants_one_live_v1 in the same statement instead of a second one (decision 0093).
  */
-const SELECT_FRESH_CODE = `SELECT ${FRESH_CODE_COLUMNS.split(', ')
-  .map((c) => `c.${c}`)
-  .join(', ')}, g.id, g.token_seed
+const FRESH_CODE_NAMES = FRESH_CODE_COLUMNS.split(', ');
+const SELECT_FRESH_CODE = `SELECT ${FRESH_CODE_NAMES.map((c) => `c.${c}`).join(', ')}, g.id, g.token_seed
   FROM auth_codes c LEFT JOIN grants g ON g.user_id = c.user_id AND g.app_id = c.app_id AND g.dialect = 'v1' AND g.revoked_at IS NULL
   WHERE c.code_hash = ?`;
 /** Where the live grant's id and token seed are in a SELECT_FRESH_CODE array. */
-const CODE_GRANT_ID = FRESH_CODE_COLUMNS.split(', ').length;
+const CODE_GRANT_ID = FRESH_CODE_NAMES.length;
 /** The live V1 grant of (user, app): the partial unique index grants_one_live_v1 finds it. */
 const LIVE_GRANT = `SELECT id, token_seed FROM grants WHERE user_id = ? AND app_id = ? AND dialect = 'v1' AND revoked_at IS NULL`;
 const REFRESH_GRANT = `UPDATE grants SET authorized_at = ?, flow = ?, app_name = COALESCE(?, app_name), app_version = COALESCE(?, app_version),

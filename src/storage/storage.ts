@@ -208,8 +208,14 @@ export interface Pin extends ClientMeta {
   createdIp: string | null;
 }
 
-/** The fields of a PIN a poll reads (§7.2): the row narrowed to what pollPin decides on. */
-export type PinPollState = Pick<Pin, 'userCode' | 'appId' | 'expiresAt' | 'grantId' | 'lastPolledAt'>;
+/**
+ * What a poll decides on (§7.2): the PIN's row narrowed to four columns, and `answeredAt`,
+ * which is no column: when this process last answered a poll of the code (noted by
+ * notePinAnswered, kept in memory only, -Infinity when none is kept; decisions 0080, 0095).
+ */
+export interface PinPollState extends Pick<Pin, 'userCode' | 'appId' | 'expiresAt' | 'grantId' | 'lastPolledAt'> {
+  answeredAt: number;
+}
 
 export interface Session {
   idHash: string;
@@ -301,14 +307,23 @@ export interface Storage {
   /** Inserts a PIN; returns false (and stores nothing) if the user code is already taken by a live PIN. */
   createPin(pin: Pin): Promise<boolean>;
   findPin(userCode: string): Promise<Pin | null>;
-  /** What a device's poll needs of its PIN, and nothing more; may answer at once (decision 0085). */
-  findPinPollState(userCode: string): MaybePromise<PinPollState | null>;
+  /**
+   * What a device's poll needs of its PIN, and nothing more; may answer at once (decision
+   * 0085). `now` is the caller's clock, for the memory the answer times are kept in.
+   */
+  findPinPollState(userCode: string, now: number): MaybePromise<PinPollState | null>;
   /**
    * A poll's app (by client_id) and its PIN's poll state in one round trip; null when no
    * app has that client_id. Optional: offered where each call is a round trip
    * (PostgreSQL, decision 0089); callers otherwise look the app up, then the PIN.
    */
-  findAppAndPinPollState?(clientId: string, userCode: string): Promise<{ app: App; pin: PinPollState | null } | null>;
+  findAppAndPinPollState?(clientId: string, userCode: string, now: number): Promise<{ app: App; pin: PinPollState | null } | null>;
+  /**
+   * Notes, in this process's memory only, that a poll of a code whose state was just read
+   * was answered at `at`: the next read of its state carries it as `answeredAt`. Not
+   * shared with other instances and lost on restart, by design (decision 0080).
+   */
+  notePinAnswered(userCode: string, at: number): void;
   /** The live (not expired) PINs among these user codes, in one query (at most a few hundred codes). */
   findLivePinsByCodes(userCodes: readonly string[], now: number): Promise<Pin[]>;
   countLivePinsForApp(appId: number, now: number): Promise<number>;

@@ -5,8 +5,9 @@
  * database without seeing each other's rows.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { USER_CODE_ALPHABET, USER_CODE_LENGTH } from '../../src/oauth/user-codes.js';
 import { redeemAuthCode } from '../../src/storage/redeem.js';
 import {
   ConflictError,
@@ -34,6 +35,18 @@ const T0 = 1_700_000_000_000;
 const hex = (n = 32): string => randomBytes(n).toString('hex');
 let seq = 0;
 const unique = (p: string): string => `${p}${++seq}_${randomBytes(3).toString('hex')}`;
+/** A user code as keyfob issues them (5 of its 30 symbols), distinct within a run: the form a storage keeps poll memory for. */
+let codeSeq = randomInt(30 ** 5);
+function wellFormedCode(): string {
+  codeSeq = (codeSeq + 7919) % 30 ** 5;
+  let n = codeSeq;
+  let code = '';
+  for (let i = 0; i < USER_CODE_LENGTH; i += 1) {
+    code += USER_CODE_ALPHABET[n % USER_CODE_ALPHABET.length];
+    n = Math.floor(n / USER_CODE_ALPHABET.length);
+  }
+  return code;
+}
 
 export function defineStorageContract(name: string, harness: StorageHarness): void {
   describe(`storage contract: ${name}`, () => {
@@ -579,12 +592,44 @@ export function defineStorageContract(name: string, harness: StorageHarness): vo
         const a = await app(owner.id);
         const p = pin(a.id);
         assert.equal(await s.createPin(p), true);
-        assert.deepEqual(await s.findPinPollState(p.userCode), { userCode: p.userCode, appId: a.id, expiresAt: p.expiresAt, grantId: null, lastPolledAt: null });
+        assert.deepEqual(await s.findPinPollState(p.userCode, T0), { userCode: p.userCode, appId: a.id, expiresAt: p.expiresAt, grantId: null, lastPolledAt: null, answeredAt: -Infinity });
         assert.equal(await s.touchPinPoll(p.userCode, T0 + 5), null);
         const g = await s.upsertV1Grant(grantReq(owner.id, a.id, { flow: 'pin' }));
         assert.equal(await s.approvePin(p.userCode, g.id, T0 + 6), true);
-        assert.deepEqual(await peer.findPinPollState(p.userCode), { userCode: p.userCode, appId: a.id, expiresAt: p.expiresAt, grantId: g.id, lastPolledAt: T0 + 5 });
-        assert.equal(await s.findPinPollState('NOSUCHPIN'), null);
+        assert.deepEqual(await peer.findPinPollState(p.userCode, T0 + 7), { userCode: p.userCode, appId: a.id, expiresAt: p.expiresAt, grantId: g.id, lastPolledAt: T0 + 5, answeredAt: -Infinity });
+        assert.equal(await s.findPinPollState('NOSUCHPIN', T0 + 7), null);
+      });
+
+      it('keeps this process\'s answer time beside a PIN\'s poll state, for this instance only, until the PIN is gone (decision 0095)', async () => {
+        const owner = await user();
+        const a = await app(owner.id);
+        const p = pin(a.id, { userCode: wellFormedCode() });
+        const state = { userCode: p.userCode, appId: a.id, expiresAt: p.expiresAt, grantId: null, lastPolledAt: null };
+        assert.equal(await s.createPin(p), true);
+        assert.deepEqual(await s.findPinPollState(p.userCode, T0), { ...state, answeredAt: -Infinity });
+        s.notePinAnswered(p.userCode, T0 + 1);
+        assert.deepEqual(await s.findPinPollState(p.userCode, T0 + 2), { ...state, answeredAt: T0 + 1 });
+        assert.deepEqual(await peer.findPinPollState(p.userCode, T0 + 2), { ...state, answeredAt: -Infinity }, 'another instance keeps its own');
+        // A first poll written by another instance is read here, and this instance's answer time stays.
+        assert.equal(await peer.touchPinPoll(p.userCode, T0 + 3), null);
+        assert.deepEqual(await s.findPinPollState(p.userCode, T0 + 4), { ...state, lastPolledAt: T0 + 3, answeredAt: T0 + 1 });
+        // Approved here: seen at once.
+        const g = await s.upsertV1Grant(grantReq(owner.id, a.id, { flow: 'pin' }));
+        assert.equal(await s.approvePin(p.userCode, g.id, T0 + 5), true);
+        assert.deepEqual(await s.findPinPollState(p.userCode, T0 + 6), { ...state, grantId: g.id, lastPolledAt: T0 + 3, answeredAt: T0 + 1 });
+        // Collected: gone, and a new PIN taking the code starts unanswered.
+        assert.equal((await s.consumeApprovedPin(p.userCode, a.id))?.grantId, g.id);
+        assert.equal(await s.findPinPollState(p.userCode, T0 + 7), null);
+        const next = { ...p, createdAt: T0 + 8, expiresAt: T0 + 900_000 };
+        assert.equal(await s.createPin(next), true);
+        assert.deepEqual(await s.findPinPollState(p.userCode, T0 + 9), { ...state, expiresAt: T0 + 900_000, answeredAt: -Infinity });
+        s.notePinAnswered(p.userCode, T0 + 10);
+        await s.deletePin(p.userCode);
+        assert.equal(await s.findPinPollState(p.userCode, T0 + 11), null);
+        // An answer noted for a code no PIN holds is not kept.
+        s.notePinAnswered(p.userCode, T0 + 12);
+        assert.equal(await s.createPin({ ...next, createdAt: T0 + 13 }), true);
+        assert.equal((await s.findPinPollState(p.userCode, T0 + 14))?.answeredAt, -Infinity);
       });
 
       // Offered where each call is a round trip: PostgreSQL (decision 0089). SQLite answers both lookups from its cache.
@@ -595,14 +640,20 @@ export function defineStorageContract(name: string, harness: StorageHarness): vo
           const a = await app(owner.id);
           const p = pin(a.id);
           assert.equal(await s.createPin(p), true);
-          assert.deepEqual(await s.findAppAndPinPollState(a.clientId, p.userCode), { app: await s.findAppByClientId(a.clientId), pin: await s.findPinPollState(p.userCode) });
-          assert.deepEqual(await s.findAppAndPinPollState(a.clientId, 'NOSUCHPIN'), { app: await s.findAppByClientId(a.clientId), pin: null });
-          assert.equal(await s.findAppAndPinPollState('no-such-client', p.userCode), null);
+          assert.deepEqual(await s.findAppAndPinPollState(a.clientId, p.userCode, T0), { app: await s.findAppByClientId(a.clientId), pin: await s.findPinPollState(p.userCode, T0) });
+          assert.deepEqual(await s.findAppAndPinPollState(a.clientId, 'NOSUCHPIN', T0), { app: await s.findAppByClientId(a.clientId), pin: null });
+          assert.equal(await s.findAppAndPinPollState('no-such-client', p.userCode, T0), null);
           // Approval and the first poll, written through one instance, read through another.
           assert.equal(await s.touchPinPoll(p.userCode, T0 + 5), null);
           const g = await s.upsertV1Grant(grantReq(owner.id, a.id, { flow: 'pin' }));
           assert.equal(await s.approvePin(p.userCode, g.id, T0 + 6), true);
-          assert.deepEqual((await peer.findAppAndPinPollState(a.clientId, p.userCode))?.pin, { userCode: p.userCode, appId: a.id, expiresAt: p.expiresAt, grantId: g.id, lastPolledAt: T0 + 5 });
+          assert.deepEqual((await peer.findAppAndPinPollState(a.clientId, p.userCode, T0 + 7))?.pin, { userCode: p.userCode, appId: a.id, expiresAt: p.expiresAt, grantId: g.id, lastPolledAt: T0 + 5, answeredAt: -Infinity });
+          // The one-call read carries this instance's answer time too.
+          const w = pin(a.id, { userCode: wellFormedCode() });
+          assert.equal(await s.createPin(w), true);
+          assert.equal((await s.findAppAndPinPollState(a.clientId, w.userCode, T0))?.pin?.answeredAt, -Infinity);
+          s.notePinAnswered(w.userCode, T0 + 1);
+          assert.equal((await s.findAppAndPinPollState(a.clientId, w.userCode, T0 + 2))?.pin?.answeredAt, T0 + 1);
         });
       }
 

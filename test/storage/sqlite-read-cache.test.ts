@@ -94,26 +94,48 @@ describe('SQLite read cache: a change on any instance is seen by the very next l
     };
   }
 
-  it('a PIN\'s cached poll state follows its first poll, a new PIN taking its code, an approval and a deletion, here or elsewhere (decision 0085)', async () => {
+  it('a PIN\'s cached poll state follows its first poll, a new PIN taking its code, an approval and a deletion, here or elsewhere (decisions 0085, 0095)', async () => {
     const g = await grantWithToken(a, 'pin_owner');
     const other = await a.createApp({ clientId: 'client-pin-other', ownerId: g.user.id, name: 'other', redirectUris: [], secretHash: null, createdAt: clock.now() });
     const t = clock.now();
     assert.equal(await a.createPin(pendingPin(g.app.id, 'PCACH', t, t + 10)), true);
-    assert.deepEqual(a.findPinPollState('PCACH'), { userCode: 'PCACH', appId: g.app.id, expiresAt: t + 10, grantId: null, lastPolledAt: null });
+    assert.deepEqual(a.findPinPollState('PCACH', t), { userCode: 'PCACH', appId: g.app.id, expiresAt: t + 10, grantId: null, lastPolledAt: null, answeredAt: -Infinity });
     assert.equal(await a.touchPinPoll('PCACH', t + 1), null);
-    assert.equal(a.findPinPollState('PCACH')?.lastPolledAt, t + 1, 'the first poll\'s write is seen');
+    assert.equal(a.findPinPollState('PCACH', t + 1)?.lastPolledAt, t + 1, 'the first poll\'s write is seen');
     // Usage counts and sessions are written without dropping anything cached, and change nothing a poll reads.
     await a.recordGrantUsage(new Map([[g.grant.id, { count: 3, lastUsedAt: t + 2 }]]));
     await a.createSession({ idHash: hashToken('pin-session'), userId: g.user.id, createdAt: t, expiresAt: t + 60_000 });
-    assert.equal(a.findPinPollState('PCACH')?.lastPolledAt, t + 1);
+    assert.equal(a.findPinPollState('PCACH', t + 2)?.lastPolledAt, t + 1);
     // The code expired; a new PIN of another app takes it: the new one is read, not the cached one.
     assert.equal(await a.createPin(pendingPin(other.id, 'PCACH', t + 20, t + 900_000)), true);
-    assert.deepEqual(a.findPinPollState('PCACH'), { userCode: 'PCACH', appId: other.id, expiresAt: t + 900_000, grantId: null, lastPolledAt: null });
-    // Approved through another instance, then here; deleted.
+    assert.deepEqual(a.findPinPollState('PCACH', t + 20), { userCode: 'PCACH', appId: other.id, expiresAt: t + 900_000, grantId: null, lastPolledAt: null, answeredAt: -Infinity });
+    // Approved through another instance, then seen here, with this instance's answer time kept.
+    a.notePinAnswered('PCACH', t + 20);
     assert.equal(await b.approvePin('PCACH', g.grant.id, t + 21), true);
-    assert.equal(a.findPinPollState('PCACH')?.grantId, g.grant.id);
+    assert.deepEqual(a.findPinPollState('PCACH', t + 21), { userCode: 'PCACH', appId: other.id, expiresAt: t + 900_000, grantId: g.grant.id, lastPolledAt: null, answeredAt: t + 20 });
     await a.deletePin('PCACH');
-    assert.equal(a.findPinPollState('PCACH'), null);
+    assert.equal(a.findPinPollState('PCACH', t + 22), null);
+  });
+
+  it('PIN writes on this instance change their own PIN\'s state and keep everything else cached (decision 0095)', async () => {
+    const g = await grantWithToken(a, 'pin_writes');
+    const t = clock.now();
+    const token = a.findAccessTokenWithUser(g.tokenHash, t);
+    assert.ok(token);
+    for (const code of ['PW2AB', 'PW3AB', 'PW4AB']) assert.equal(await a.createPin(pendingPin(g.app.id, code, t, t + 900_000)), true);
+    const before = a.findPinPollState('PW3AB', t);
+    assert.equal(await a.approvePin('PW2AB', g.grant.id, t + 1), true);
+    assert.equal(a.findPinPollState('PW2AB', t + 1)?.grantId, g.grant.id, 'an approval here is seen at once');
+    assert.equal(await a.addPinFailure('PW4AB'), 1);
+    assert.equal((await a.consumeApprovedPin('PW2AB', g.app.id))?.userCode, 'PW2AB');
+    assert.equal(a.findPinPollState('PW2AB', t + 2), null);
+    await a.deletePin('PW4AB');
+    assert.equal(a.findPinPollState('PW4AB', t + 2), null);
+    assert.equal(a.findAccessTokenWithUser(g.tokenHash, t + 2), token, 'the token lookup is still the cached one');
+    assert.equal(before?.expiresAt, t + 900_000);
+    // A write on this connection that no storage method named is still seen: total_changes moved.
+    a.handle.prepare('UPDATE pins SET expires_at = ? WHERE user_code = ?').run(t + 5, 'PW3AB');
+    assert.equal(a.findPinPollState('PW3AB', t + 2)?.expiresAt, t + 5);
   });
 
   it('hands out frozen records: no caller can change what the next caller reads', async () => {

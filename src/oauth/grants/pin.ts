@@ -6,7 +6,6 @@ import { isRegisteredRedirectUri } from '../redirect-uri.js';
 import { deriveV1AccessToken } from '../tokens.js';
 import { generateUserCode, neighbourCodes, normalizeUserCode } from '../user-codes.js';
 import { then, type MaybePromise } from '../../util/maybe-promise.js';
-import { PinPollTimes } from './pin-poll-times.js';
 import { issueV1Token } from './v1-token.js';
 
 /**
@@ -23,12 +22,6 @@ export const PIN_INTERVAL_S = 5;
 export const PIN_LIMITS = {
   /** Legacy "Slow down" (§7.2): answered polls of one code at least this far apart. Not `interval`: decision 0031. */
   minPollGapMs: 1000,
-  /**
-   * How long the in-memory poll clocks are kept by generation (decision 0090): at least
-   * minPollGapMs; long enough that a device polling every 5 s finds its code's clock in
-   * the current generation on most polls.
-   */
-  pollClockGenerationMs: 30_000,
   /** Live PINs one app may hold at once: bounds the table whatever polls unknown codes. */
   maxLivePerApp: 1000,
   /** PINs one address may create (GET /oauth/pin and polls of dead codes alike) per window. */
@@ -160,17 +153,6 @@ export function initResponse(userCode: string, verificationUri: string): PinInit
   };
 }
 
-/** Answered poll times, one map per storage, so each server instance has its own (decision 0080). */
-const pollTimesByStorage = new WeakMap<object, PinPollTimes>();
-function pollTimesOf(deps: PinDeps): PinPollTimes {
-  let polls = pollTimesByStorage.get(deps.storage);
-  if (!polls) {
-    polls = new PinPollTimes(PIN_LIMITS.pollClockGenerationMs);
-    pollTimesByStorage.set(deps.storage, polls);
-  }
-  return polls;
-}
-
 /** The answer to most polls: built once. */
 const PENDING: PinPollResponse = Object.freeze({ result: 'KO', message: 'Authorization pending' } as const);
 const SLOW_DOWN: PinPollResponse = Object.freeze({ result: 'KO', message: 'Slow down' } as const);
@@ -192,14 +174,15 @@ export interface PollInput {
  *   2. answered less than minPollGapMs ago                  -> "Slow down" (no write)
  *   3. approved: consumed atomically                        -> {"result":"OK","access_token"}
  *   4. otherwise the poll time is recorded                  -> "Authorization pending"
- * A pending poll costs one read of four columns on the primary key, and no promise where
- * the storage answers at once (decision 0085); only a code's first answered poll is also
- * written (decision 0080). A too-fast one costs the read.
+ * A pending poll costs one read of four columns on the primary key (from memory where the
+ * storage holds it, decisions 0085, 0095), and no promise where the storage answers at
+ * once; only a code's first answered poll is also written (decision 0080), later answers
+ * are noted in this process's memory. A too-fast one costs the read.
  */
 export function pollPin(deps: PinDeps, input: PollInput): MaybePromise<PinPollResponse | PinInitResponse> {
   const code = normalizeUserCode(input.rawCode);
   const now = deps.clock.now();
-  const state = code === null ? null : deps.storage.findPinPollState(code);
+  const state = code === null ? null : deps.storage.findPinPollState(code, now);
   // Not `then(state, …)`: no closure per poll when the storage answered at once.
   if (state instanceof Promise) return state.then((pin) => answerPoll(deps, input, now, pin));
   return answerPoll(deps, input, now, state);
@@ -224,7 +207,7 @@ export function readPollTogether(deps: ProtocolDeps, clientId: string | undefine
   const code = normalizeUserCode(rawCode);
   if (code === null) return null;
   const now = deps.clock.now();
-  return storage.findAppAndPinPollState(clientId, code).then((found) => ({ app: requireV1PinApp(found?.app ?? null), pin: found?.pin ?? null, now }));
+  return storage.findAppAndPinPollState(clientId, code, now).then((found) => ({ app: requireV1PinApp(found?.app ?? null), pin: found?.pin ?? null, now }));
 }
 
 /** pollPin's steps 1 to 4 on what readPollTogether read. */
@@ -235,15 +218,11 @@ export function answerPollRead(deps: PinDeps, input: Omit<PollInput, 'app'>, rea
 /** pollPin's steps 1 to 4, on what the storage holds for the code. */
 function answerPoll(deps: PinDeps, input: PollInput, now: number, pin: PinPollState | null): MaybePromise<PinPollResponse | PinInitResponse> {
   if (!pin || pin.appId !== input.app.id || pin.expiresAt <= now) return freshPin(deps, input);
-  const polls = pollTimesOf(deps);
-  const clock = polls.clockOf(pin.userCode, now);
-  const answeredAt = Math.max(clock.at, pin.lastPolledAt ?? -Infinity);
+  // The later of this instance's last answer and the first poll written by any instance.
+  const answeredAt = Math.max(pin.answeredAt, pin.lastPolledAt ?? -Infinity);
   if (now - answeredAt < PIN_LIMITS.minPollGapMs && now >= answeredAt) return SLOW_DOWN;
-  if (pin.grantId !== null) {
-    polls.delete(pin.userCode);
-    return collectApproved(deps, input, pin.userCode);
-  }
-  clock.at = now;
+  if (pin.grantId !== null) return collectApproved(deps, input, pin.userCode);
+  deps.storage.notePinAnswered(pin.userCode, now);
   // Only the first answered poll is written (it shows the device is polling, and holds
   // "Slow down" for that poll on every instance); later ones are kept in memory (decision 0080).
   if (pin.lastPolledAt === null) return deps.storage.touchPinPoll(pin.userCode, now).then(() => PENDING);

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { loadMigrations } from '../migrations.js';
+import { PinPollTable } from '../pin-poll-table.js';
 import { APP_SELECT, num, numOrNull, rowToApp, rowToAuthCode, rowToGrant, rowToPin, rowToTokenLookup, rowToUser, str, tombstoneOf, type Row } from '../rows.js';
 import {
   ConflictError,
@@ -84,6 +85,11 @@ export class PostgresStorage implements Storage {
   readonly kind = 'postgres' as const;
   /** Statement names by SQL text: node-postgres then parses each statement once per connection. */
   private readonly names = new Map<string, string>();
+  /**
+   * This process's answer times per PIN code (decision 0095). States are read from the
+   * database on every poll, never served from here: another instance may have changed them.
+   */
+  private readonly pinPolls = new PinPollTable();
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -401,7 +407,10 @@ export class PostgresStorage implements Storage {
         [p.userCode, p.appId, p.redirect, p.appName, p.appVersion, p.userAgent, p.createdIp, p.createdAt, p.expiresAt, p.grantId, p.failedAttempts, p.lastPolledAt],
         c,
       );
-      return res.rowCount === 1;
+      if (res.rowCount !== 1) return false;
+      // A new PIN starts with no answered poll.
+      this.pinPolls.forget(p.userCode);
+      return true;
     });
   }
 
@@ -410,20 +419,25 @@ export class PostgresStorage implements Storage {
     return r ? rowToPin(r) : null;
   }
 
-  async findPinPollState(userCode: string): Promise<PinPollState | null> {
+  async findPinPollState(userCode: string, now: number): Promise<PinPollState | null> {
     const r = await this.one('SELECT app_id, expires_at, grant_id, last_polled_at FROM pins WHERE user_code = $1', [userCode]);
-    return r ? { userCode, appId: num(r.app_id), expiresAt: num(r.expires_at), grantId: numOrNull(r.grant_id), lastPolledAt: numOrNull(r.last_polled_at) } : null;
+    const stored = r ? { userCode, appId: num(r.app_id), expiresAt: num(r.expires_at), grantId: numOrNull(r.grant_id), lastPolledAt: numOrNull(r.last_polled_at) } : null;
+    return this.pinPolls.store(userCode, stored, now, false);
   }
 
   /** The app as findAppByClientId reads it, and the PIN's poll state from a LEFT JOIN on its code (decision 0089). */
-  async findAppAndPinPollState(clientId: string, userCode: string): Promise<{ app: App; pin: PinPollState | null } | null> {
+  async findAppAndPinPollState(clientId: string, userCode: string, now: number): Promise<{ app: App; pin: PinPollState | null } | null> {
     const r = await this.one(APP_AND_PIN_POLL_STATE, [clientId, userCode]);
     if (!r) return null;
-    const pin: PinPollState | null =
+    const stored =
       r.pin_user_code === null
         ? null
         : { userCode, appId: num(r.pin_app_id), expiresAt: num(r.pin_expires_at), grantId: numOrNull(r.pin_grant_id), lastPolledAt: numOrNull(r.pin_last_polled_at) };
-    return { app: rowToApp(r), pin };
+    return { app: rowToApp(r), pin: this.pinPolls.store(userCode, stored, now, false) };
+  }
+
+  notePinAnswered(userCode: string, at: number): void {
+    this.pinPolls.noteAnswered(userCode, at);
   }
 
   async findLivePinsByCodes(userCodes: readonly string[], now: number): Promise<Pin[]> {
@@ -454,7 +468,9 @@ export class PostgresStorage implements Storage {
 
   async consumeApprovedPin(userCode: string, appId: number): Promise<Pin | null> {
     const r = await this.one('DELETE FROM pins WHERE user_code = $1 AND app_id = $2 AND grant_id IS NOT NULL RETURNING *', [userCode, appId]);
-    return r ? rowToPin(r) : null;
+    if (!r) return null;
+    this.pinPolls.forget(userCode);
+    return rowToPin(r);
   }
 
   async addPinFailure(userCode: string): Promise<number> {
@@ -464,6 +480,7 @@ export class PostgresStorage implements Storage {
 
   async deletePin(userCode: string): Promise<void> {
     await this.q('DELETE FROM pins WHERE user_code = $1', [userCode]);
+    this.pinPolls.forget(userCode);
   }
 
   // --- sessions

@@ -37,6 +37,8 @@ export class ReadCache {
   /** The poll phase in which data_version was last asked (0: not in a known phase). */
   private probedPhase = 0;
   private readonly kinds = new Map<string, Map<string | number, unknown>>();
+  /** Caches kept elsewhere under a kind's name, told when that kind is dropped. */
+  private readonly attached = new Map<string, () => void>();
 
   constructor(db: Database.Database) {
     this.dataVersion = db.prepare('PRAGMA data_version').pluck();
@@ -58,9 +60,23 @@ export class ReadCache {
     this.kinds.get(kind)?.delete(key);
   }
 
+  /**
+   * A cache the caller keeps itself (the PIN poll table, decision 0095), under the name
+   * `kind`: `onDrop` runs whenever this cache would drop that kind, and the caller then
+   * treats everything it holds as stale. Call probe() before serving from it.
+   */
+  attach(kind: string, onDrop: () => void): void {
+    this.attached.set(kind, onDrop);
+  }
+
+  /** Checks for changes as a read does, dropping what they invalidate (and telling attached caches). */
+  probe(): void {
+    this.dropIfChanged();
+  }
+
   /** Forgets everything (after migrations, or when closing). */
   clear(): void {
-    this.kinds.clear();
+    this.dropAll();
     this.version = null;
     this.changes = null;
     this.probedPhase = 0;
@@ -79,6 +95,7 @@ export class ReadCache {
     const result = write();
     if (before === this.changes) {
       for (const kind of [...this.kinds.keys()]) if (!unaffected.includes(kind)) this.kinds.delete(kind);
+      for (const [kind, onDrop] of this.attached) if (!unaffected.includes(kind)) onDrop();
       this.changes = this.totalChanges.get();
     }
     return result;
@@ -101,7 +118,12 @@ export class ReadCache {
       this.changes = changes;
       moved = true;
     }
-    if (moved) this.kinds.clear();
+    if (moved) this.dropAll();
+  }
+
+  private dropAll(): void {
+    this.kinds.clear();
+    for (const onDrop of this.attached.values()) onDrop();
   }
 
   /**

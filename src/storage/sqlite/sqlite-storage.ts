@@ -3,9 +3,9 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { loadMigrations } from '../migrations.js';
 import { APP_SELECT, FRESH_CODE_COLUMNS, freshCodeOf, num, numOrNull, rowToApp, rowToAuthCode, rowToGrant, rowToPin, rowToTokenLookup, rowToUser, str, tombstoneOf, type Row } from '../rows.js';
-import { userCodeKey } from '../../oauth/user-codes.js';
 import { FailAfterCommit, GroupCommit } from './group-commit.js';
 import { ReadCache } from './read-cache.js';
+import { PinPollTable, type StoredPollState } from '../pin-poll-table.js';
 import {
   ConflictError,
   type App,
@@ -61,12 +61,6 @@ const ALL_KINDS = ['user', 'app', 'token', 'token+user', 'pin'] as const;
  */
 const GROUP_COMMIT_UNAFFECTED = ['user', 'app', 'pin'] as const;
 
-/**
- * Poll states of pending PINs kept at most (decision 0085): about 150 bytes each, so the
- * 100,000 pending PINs the bench holds cost ~15 MB, and the bound ~40 MB.
- */
-const PIN_CACHE_MAX = 250_000;
-
 /** SQLite through better-sqlite3: the embedded default. One file, WAL mode, prepared statements. */
 export class SqliteStorage implements Storage {
   readonly kind = 'sqlite' as const;
@@ -76,6 +70,8 @@ export class SqliteStorage implements Storage {
   private readonly cache: ReadCache;
   /** Code consumption, grant upserts and PIN poll times of one event-loop turn share a commit. */
   private readonly group: GroupCommit;
+  /** PIN poll states, valid while the read cache's 'pin' kind is, and this process's answer times (decision 0095). */
+  private readonly pinPolls = new PinPollTable();
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(dirname(resolve(file)), { recursive: true });
@@ -85,6 +81,7 @@ export class SqliteStorage implements Storage {
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     this.cache = new ReadCache(this.db);
+    this.cache.attach('pin', () => this.pinPolls.stale());
     // Batches write only auth_codes, grants, access_tokens and PIN poll times: cached users,
     // apps and PIN poll states stay valid across them (decisions 0083, 0085); cached token
     // lookups are dropped.
@@ -424,10 +421,12 @@ export class SqliteStorage implements Storage {
       ).run(p.userCode, p.appId, p.redirect, p.appName, p.appVersion, p.userAgent, p.createdIp, p.createdAt, p.expiresAt, p.grantId, p.failedAttempts, p.lastPolledAt);
       return res.changes === 1;
     });
-    // Only this code's cached poll state can change (an expired PIN holding it makes way).
+    // Only this code's poll state can change (an expired PIN holding it makes way), and a
+    // new PIN starts with no answered poll.
     return this.cache.ownWrite(ALL_KINDS, () => {
-      this.cache.forget('pin', userCodeKey(p.userCode));
-      return tx.immediate();
+      const created = tx.immediate();
+      if (created) this.pinPolls.forget(p.userCode);
+      return created;
     });
   }
 
@@ -436,20 +435,22 @@ export class SqliteStorage implements Storage {
     return r ? rowToPin(r) : null;
   }
 
-  findPinPollState(userCode: string): PinPollState | null {
-    // Cached like tokens (decision 0085); four columns as an array: building a row object
-    // per column costs more than the read.
-    return this.cache.read(
-      'pin',
-      userCodeKey(userCode),
-      () => {
-        const r = this.q('SELECT app_id, expires_at, grant_id, last_polled_at FROM pins WHERE user_code = ?').raw().get(userCode) as unknown[] | undefined;
-        if (!r) return null;
-        return { userCode, appId: num(r[0]), expiresAt: num(r[1]), grantId: numOrNull(r[2]), lastPolledAt: numOrNull(r[3]) };
-      },
-      undefined,
-      PIN_CACHE_MAX,
-    );
+  findPinPollState(userCode: string, now: number): PinPollState | null {
+    // Served from memory while the database provably has not changed, like tokens
+    // (decisions 0085, 0095); the probe runs before the read, as ReadCache.read does.
+    this.cache.probe();
+    return this.pinPolls.fresh(userCode) ?? this.pinPolls.store(userCode, this.loadPinPollState(userCode), now, true);
+  }
+
+  /** Four columns as an array: building a row object per column costs more than the read. */
+  private loadPinPollState(userCode: string): StoredPollState | null {
+    const r = this.q('SELECT app_id, expires_at, grant_id, last_polled_at FROM pins WHERE user_code = ?').raw().get(userCode) as unknown[] | undefined;
+    if (!r) return null;
+    return { userCode, appId: num(r[0]), expiresAt: num(r[1]), grantId: numOrNull(r[2]), lastPolledAt: numOrNull(r[3]) };
+  }
+
+  notePinAnswered(userCode: string, at: number): void {
+    this.pinPolls.noteAnswered(userCode, at);
   }
 
   async findLivePinsByCodes(userCodes: readonly string[], now: number): Promise<Pin[]> {
@@ -469,28 +470,45 @@ export class SqliteStorage implements Storage {
       const r = this.q('SELECT last_polled_at FROM pins WHERE user_code = ?').get(userCode) as Row | undefined;
       if (!r) return null;
       this.q('UPDATE pins SET last_polled_at = ? WHERE user_code = ?').run(now, userCode);
-      this.cache.update<PinPollState>('pin', userCodeKey(userCode), (state) => ({ ...state, lastPolledAt: now }));
+      this.pinPolls.setPolled(userCode, now);
       return numOrNull(r.last_polled_at);
     });
   }
 
+  // The PIN writes below change one PIN row, which they name to the poll table; nothing else
+  // cached is affected, so they keep the rest (decisions 0083, 0095).
+
   async approvePin(userCode: string, grantId: number, now: number): Promise<boolean> {
-    const res = this.q('UPDATE pins SET grant_id = ? WHERE user_code = ? AND grant_id IS NULL AND expires_at > ?').run(grantId, userCode, now);
-    return res.changes === 1;
+    return this.cache.ownWrite(ALL_KINDS, () => {
+      const res = this.q('UPDATE pins SET grant_id = ? WHERE user_code = ? AND grant_id IS NULL AND expires_at > ?').run(grantId, userCode, now);
+      if (res.changes !== 1) return false;
+      this.pinPolls.setGrant(userCode, grantId);
+      return true;
+    });
   }
 
   async consumeApprovedPin(userCode: string, appId: number): Promise<Pin | null> {
-    const r = this.q('DELETE FROM pins WHERE user_code = ? AND app_id = ? AND grant_id IS NOT NULL RETURNING *').get(userCode, appId) as Row | undefined;
-    return r ? rowToPin(r) : null;
+    return this.cache.ownWrite(ALL_KINDS, () => {
+      const r = this.q('DELETE FROM pins WHERE user_code = ? AND app_id = ? AND grant_id IS NOT NULL RETURNING *').get(userCode, appId) as Row | undefined;
+      if (!r) return null;
+      this.pinPolls.forget(userCode);
+      return rowToPin(r);
+    });
   }
 
   async addPinFailure(userCode: string): Promise<number> {
-    const r = this.q('UPDATE pins SET failed_attempts = failed_attempts + 1 WHERE user_code = ? RETURNING failed_attempts').get(userCode) as Row | undefined;
-    return r ? num(r.failed_attempts) : 0;
+    // The count of wrong tries is not in a poll's state.
+    return this.cache.ownWrite(ALL_KINDS, () => {
+      const r = this.q('UPDATE pins SET failed_attempts = failed_attempts + 1 WHERE user_code = ? RETURNING failed_attempts').get(userCode) as Row | undefined;
+      return r ? num(r.failed_attempts) : 0;
+    });
   }
 
   async deletePin(userCode: string): Promise<void> {
-    this.q('DELETE FROM pins WHERE user_code = ?').run(userCode);
+    this.cache.ownWrite(ALL_KINDS, () => {
+      this.q('DELETE FROM pins WHERE user_code = ?').run(userCode);
+      this.pinPolls.forget(userCode);
+    });
   }
 
   // --- sessions

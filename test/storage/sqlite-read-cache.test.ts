@@ -87,6 +87,20 @@ describe('SQLite read cache: a change on any instance is seen by the very next l
     await nextCheckPhase();
   });
 
+  it('a write on this connection that the storage was not told of is seen by the next poll phase (decision 0096)', async () => {
+    const g = await grantWithToken(a, 'raw_handle');
+    await nextCheckPhase();
+    requestArrived();
+    const token = a.findAccessTokenWithUser(g.tokenHash, clock.now());
+    assert.ok(token);
+    a.handle.prepare('UPDATE users SET display_name = ? WHERE id = ?').run('Renamed', g.user.id);
+    assert.equal(a.findAccessTokenWithUser(g.tokenHash, clock.now()), token, 'inside the phase: only statements the storage takes are marked');
+    await nextCheckPhase();
+    requestArrived();
+    assert.equal(a.findAccessTokenWithUser(g.tokenHash, clock.now())?.user.displayName, 'Renamed', 'total_changes, asked with data_version, moved');
+    await nextCheckPhase();
+  });
+
   function pendingPin(appId: number, userCode: string, createdAt: number, expiresAt: number) {
     return {
       userCode, appId, redirect: null, appName: null, appVersion: null, userAgent: null, createdIp: null,
@@ -131,6 +145,9 @@ describe('SQLite read cache: a change on any instance is seen by the very next l
     assert.equal(a.findPinPollState('PW2AB', t + 2), null);
     await a.deletePin('PW4AB');
     assert.equal(a.findPinPollState('PW4AB', t + 2), null);
+    await a.recordGrantUsage(new Map([[g.grant.id, { count: 1, lastUsedAt: t + 2 }]]));
+    await a.createSession({ idHash: hashToken('pin-writes-session'), userId: g.user.id, createdAt: t, expiresAt: t + 60_000 });
+    await a.deleteSession(hashToken('pin-writes-session'));
     assert.equal(a.findAccessTokenWithUser(g.tokenHash, t + 2), token, 'the token lookup is still the cached one');
     assert.equal(before?.expiresAt, t + 900_000);
     // A write on this connection that no storage method named is still seen: total_changes moved.

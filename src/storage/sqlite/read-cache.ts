@@ -10,7 +10,7 @@ const MAX_ENTRIES = 10_000;
  * token request) skip the query
  * without ever answering from stale data (docs/decisions/0050).
  *
- * "Unchanged" is proven before cached reads, with two cheap probes:
+ * "Unchanged" is proven before cached reads:
  * - `PRAGMA data_version` changes when any other connection, in this process or in any
  *   other instance sharing the database file, has committed since this connection last
  *   asked (https://sqlite.org/pragma.html#pragma_data_version). It opens a read
@@ -19,11 +19,14 @@ const MAX_ENTRIES = 10_000;
  *   else (docs/decisions/0084): every
  *   request of a poll phase was sent before the phase began, so a commit that finished
  *   before a request was sent is seen by that request;
- * - `total_changes()` counts every row this connection itself has inserted, updated or
- *   deleted (https://sqlite.org/lang_corefunc.html#total_changes), which data_version
- *   does not report. Asked before every cached read: this instance's own revoke is seen by
- *   the very next lookup, even in the same poll phase.
- * If either moved, everything cached is dropped before the read. A revoke committed by
+ * - this connection's own writes, which data_version does not report, are told by the
+ *   storage as it takes each statement that may change rows (`noteWrite`, before the
+ *   statement runs; decision 0096): this instance's own revoke is seen by the very next
+ *   lookup, even in the same poll phase, without a probe per read;
+ * - `total_changes()` counts every row this connection has inserted, updated or deleted
+ *   (https://sqlite.org/lang_corefunc.html#total_changes). Asked with data_version, it catches writes on the connection that the storage did not tell
+ *   (through its raw handle, in tests and tools) by the next poll phase.
+ * If any moved, everything cached is dropped before the read. A revoke committed by
  * any instance is therefore seen by every request sent after it, on every instance.
  *
  * The probes are read before the row is loaded, so a commit racing with the load can only
@@ -34,6 +37,8 @@ export class ReadCache {
   private readonly totalChanges: Database.Statement;
   private version: unknown = null;
   private changes: unknown = null;
+  /** A statement that may change rows was taken since the last probe (noteWrite). */
+  private wrote = false;
   /** The poll phase in which data_version was last asked (0: not in a known phase). */
   private probedPhase = 0;
   private readonly kinds = new Map<string, Map<string | number, unknown>>();
@@ -61,6 +66,14 @@ export class ReadCache {
   }
 
   /**
+   * This connection is about to run a statement that may change rows: the next read drops
+   * everything, unless the statement runs inside ownWrite. Cheap: it only sets a flag.
+   */
+  noteWrite(): void {
+    this.wrote = true;
+  }
+
+  /**
    * A cache the caller keeps itself (the PIN poll table, decision 0095), under the name
    * `kind`: `onDrop` runs whenever this cache would drop that kind, and the caller then
    * treats everything it holds as stale. Call probe() before serving from it.
@@ -85,40 +98,41 @@ export class ReadCache {
   /**
    * Runs `write`, a write on this connection that cannot change the rows cached under the
    * `unaffected` kinds, and keeps those kinds cached across it (docs/decisions/0083). This
-   * holds only when this connection made no other change since the last probe (the
-   * total_changes count still matches): then the count is advanced past `write` and every
-   * other kind is dropped. Otherwise, or when `write` throws, the next read drops everything,
-   * as before. Commits by other connections are still caught by data_version.
+   * holds only when this connection made no other change since the last probe (none was
+   * told, and the total_changes count still matches): then the count is advanced past
+   * `write` and every other kind is dropped. Otherwise, or when `write` throws, the next
+   * read drops everything, as before. Commits by other connections are still caught by
+   * data_version.
    */
   ownWrite<T>(unaffected: readonly string[], write: () => T): T {
-    const before = this.totalChanges.get();
+    const clean = !this.wrote && this.totalChanges.get() === this.changes;
     const result = write();
-    if (before === this.changes) {
+    if (clean) {
       for (const kind of [...this.kinds.keys()]) if (!unaffected.includes(kind)) this.kinds.delete(kind);
       for (const [kind, onDrop] of this.attached) if (!unaffected.includes(kind)) onDrop();
       this.changes = this.totalChanges.get();
+      this.wrote = false;
     }
     return result;
   }
 
   /** Drops everything cached if another connection committed or this one wrote since the last probe. */
   private dropIfChanged(): void {
-    let moved = false;
+    let moved = this.wrote;
     const phase = currentPollPhase();
     if (phase === 0 || phase !== this.probedPhase) {
       const version = this.dataVersion.get();
+      const changes = this.totalChanges.get();
       this.probedPhase = phase;
-      if (version !== this.version) {
-        this.version = version;
-        moved = true;
-      }
-    }
-    const changes = this.totalChanges.get();
-    if (changes !== this.changes) {
+      if (version !== this.version || changes !== this.changes) moved = true;
+      this.version = version;
       this.changes = changes;
-      moved = true;
+    } else if (moved) {
+      this.changes = this.totalChanges.get();
     }
-    if (moved) this.dropAll();
+    if (!moved) return;
+    this.wrote = false;
+    this.dropAll();
   }
 
   private dropAll(): void {

@@ -61,11 +61,17 @@ const ALL_KINDS = ['user', 'app', 'token', 'token+user', 'pin'] as const;
  */
 const GROUP_COMMIT_UNAFFECTED = ['user', 'app', 'pin'] as const;
 
+interface PreparedStatement {
+  stmt: Database.Statement;
+  /** Not read-only: running it may change rows. */
+  writes: boolean;
+}
+
 /** SQLite through better-sqlite3: the embedded default. One file, WAL mode, prepared statements. */
 export class SqliteStorage implements Storage {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
-  private readonly stmts = new Map<string, Database.Statement>();
+  private readonly stmts = new Map<string, PreparedStatement>();
   /** Token and user lookups, cached only while the database provably has not changed. */
   private readonly cache: ReadCache;
   /** Code consumption, grant upserts and PIN poll times of one event-loop turn share a commit. */
@@ -88,14 +94,21 @@ export class SqliteStorage implements Storage {
     this.group = new GroupCommit(this.db, (run) => this.cache.ownWrite(GROUP_COMMIT_UNAFFECTED, run));
   }
 
-  /** Prepared statements are cached by SQL text: preparing is the expensive part. */
+  /**
+   * Prepared statements are cached by SQL text: preparing is the expensive part. Every
+   * statement the storage runs is taken here, and one that may change rows tells the read
+   * cache first (decision 0096): SQLite says which do (sqlite3_stmt_readonly), so no write
+   * can be missed by being written without a mark.
+   */
   private q(sql: string): Database.Statement {
-    let s = this.stmts.get(sql);
-    if (!s) {
-      s = this.db.prepare(sql);
-      this.stmts.set(sql, s);
+    let p = this.stmts.get(sql);
+    if (!p) {
+      const stmt = this.db.prepare(sql);
+      p = { stmt, writes: !stmt.readonly };
+      this.stmts.set(sql, p);
     }
-    return s;
+    if (p.writes) this.cache.noteWrite();
+    return p.stmt;
   }
 
   /** The underlying handle, for integrity checks in tests and the cleanup command. */
@@ -399,13 +412,14 @@ export class SqliteStorage implements Storage {
   }
 
   async recordGrantUsage(usage: ReadonlyMap<number, { count: number; lastUsedAt: number }>): Promise<void> {
-    const stmt = this.q('UPDATE grants SET request_count = request_count + ?, last_used_at = MAX(COALESCE(last_used_at, 0), ?) WHERE id = ?');
-    // Request counts and last use are in no cached lookup: nothing cached is dropped (decision 0085).
-    this.cache.ownWrite(ALL_KINDS, () =>
+    // Request counts and last use are in no cached lookup: nothing cached is dropped (decision
+    // 0085). The statement is taken inside ownWrite, which accounts for the write it marks.
+    this.cache.ownWrite(ALL_KINDS, () => {
+      const stmt = this.q('UPDATE grants SET request_count = request_count + ?, last_used_at = MAX(COALESCE(last_used_at, 0), ?) WHERE id = ?');
       this.db.transaction(() => {
         for (const [grantId, u] of usage) stmt.run(u.count, u.lastUsedAt, grantId);
-      })(),
-    );
+      })();
+    });
   }
 
   // --- PINs

@@ -4,28 +4,7 @@ import type { PinPollState } from './storage.js';
 /** What the database holds for a PIN poll: a PinPollState without this process's answer time. */
 export type StoredPollState = Omit<PinPollState, 'answeredAt'>;
 
-/**
- * A storage's memory of PIN polls (decision 0095): per user code, the poll state last read
- * from the database (reference §7.2: app, expiry, grant, first poll time) and the time this
- * process last answered a poll of the code (the legacy "Slow down" rule, decisions 0031,
- * 0080), side by side in one 64-byte row of one open-addressed table.
- *
- * Why not a Map of objects: with 100,000 pending codes polled in turn, every poll's data is
- * cold. A V8 Map reaches a value through a bucket array, an entry table and the value object
- * with its boxed numbers, each a likely cache and TLB miss; two such maps (states and
- * clocks) cost a poll 4–5 µs of a ceiling's ~20 (bench/README.md, seventh round). Here a
- * poll touches one row, and the probe that finds it reads the same row.
- *
- * States are tagged with the epoch in which they were read; `stale()` (the database changed
- * in ways the storage cannot name, decision 0084) moves the epoch, so every state is read
- * again at its next poll, while the answer times stay. A storage that keeps no states
- * (PostgreSQL) stores each read untagged and keeps only the answer times.
- *
- * Rows are keyed by userCodeKey's number for the code (a well-formed code's is below 30^5);
- * any other text is read each time and never kept. Memory is bounded by the
- * live PINs: rows are made only for codes the database holds, and when the table fills, it
- * is rebuilt with the rows whose PIN had not expired, at a quarter to two fifths full.
- */
+/** Float64 fields per row: 64 bytes, one cache line. */
 const ROW = 8;
 /** Row fields: the key plus one (0: an empty row), then the state, then the answer time. */
 const KEY = 0;
@@ -48,6 +27,28 @@ const MAX_LOAD = 0.6;
 /** A rebuilt table holds at most this share, so rebuilds stay rare. */
 const REBUILT_LOAD = 0.4;
 
+/**
+ * A storage's memory of PIN polls (decision 0095): per user code, the poll state last read
+ * from the database (reference §7.2: app, expiry, grant, first poll time) and the time this
+ * process last answered a poll of the code (the legacy "Slow down" rule, decisions 0031,
+ * 0080), side by side in one 64-byte row of one open-addressed table.
+ *
+ * Why not a Map of objects: with 100,000 pending codes polled in turn, every poll's data is
+ * cold. A V8 Map reaches a value through a bucket array, an entry table and the value object
+ * with its boxed numbers, each a likely cache and TLB miss; two such maps (states and
+ * clocks) cost a poll 4–5 µs of a ceiling's ~20 (bench/README.md, seventh round). Here a
+ * poll touches one row, and the probe that finds it reads the same row.
+ *
+ * States are tagged with the epoch in which they were read; `stale()` (the database changed
+ * in ways the storage cannot name, decision 0084) moves the epoch, so every state is read
+ * again at its next poll, while the answer times stay. A storage that keeps no states
+ * (PostgreSQL) stores each read untagged and keeps only the answer times.
+ *
+ * Rows are keyed by userCodeKey's number for the code (a well-formed code's is below 30^5);
+ * any other text is read each time and never kept. Memory is bounded by the
+ * live PINs: rows are made only for codes the database holds, and when the table fills, it
+ * is rebuilt with the rows whose PIN had not expired, at most two fifths full.
+ */
 export class PinPollTable {
   private rows = new Float64Array(MIN_ROWS * ROW);
   /** 32 minus log2(row count): multiplicative hashing keeps the top bits. */

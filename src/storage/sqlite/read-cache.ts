@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { currentPollPhase } from '../../util/poll-phase.js';
 
-/** Entries kept per kind before the cache starts over, unless a read says otherwise: bounds memory, not correctness. */
+/** Entries kept per kind before the cache starts over: bounds memory, not correctness. */
 const MAX_ENTRIES = 10_000;
 
 /**
@@ -48,21 +48,6 @@ export class ReadCache {
   constructor(db: Database.Database) {
     this.dataVersion = db.prepare('PRAGMA data_version').pluck();
     this.totalChanges = db.prepare('SELECT total_changes()').pluck();
-  }
-
-  /**
-   * Replaces one cached entry, if there is one, by `change(entry)`: a write on this connection
-   * changed exactly that row, in a way the caller knows.
-   */
-  update<T extends object>(kind: string, key: string | number, change: (entry: T) => T): void {
-    const entries = this.kinds.get(kind);
-    const entry = entries?.get(key) as T | undefined;
-    if (entry !== undefined) entries!.set(key, freeze(change(entry)));
-  }
-
-  /** Forgets one entry: a write on this connection changed exactly that row. */
-  forget(kind: string, key: string | number): void {
-    this.kinds.get(kind)?.delete(key);
   }
 
   /**
@@ -151,7 +136,6 @@ export class ReadCache {
     key: string | number,
     load: () => T | null,
     fresh: (value: T) => boolean = () => true,
-    maxEntries = MAX_ENTRIES,
   ): T | null {
     this.dropIfChanged();
     let entries = this.kinds.get(kind);
@@ -166,7 +150,7 @@ export class ReadCache {
       entries.delete(key);
       return null;
     }
-    if (entries.size >= maxEntries) entries.clear();
+    if (entries.size >= MAX_ENTRIES) entries.clear();
     entries.set(key, freeze(value));
     return value;
   }

@@ -14,7 +14,8 @@
  *
  * Options: --only a,b (some of ceiling, ceiling-cors, ceiling-post, token-validation,
  * code-exchange, pin-polling), --requests N (per window, default 2000), --root DIR (the
- * keyfob build to count, default this checkout; its dist/ must be built).
+ * keyfob build to count, default this checkout; its dist/ must be built), --keep (keep
+ * callgrind's dumps and print where, to read with callgrind_annotate).
  */
 import autocannon, { type Options, type Request } from 'autocannon';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -44,7 +45,7 @@ const PINS = 20_000;
 const WINDOWS = 5;
 const WARMUP_WINDOWS = 10;
 
-const options = benchOptions('instructions', { only: { type: 'string' }, requests: { type: 'string' }, root: { type: 'string' } });
+const options = benchOptions('instructions', { only: { type: 'string' }, requests: { type: 'string' }, root: { type: 'string' }, keep: { type: 'boolean' } });
 
 const log = (s: string) => process.stderr.write(`instructions: ${s}\n`);
 
@@ -133,7 +134,8 @@ async function count(
   } finally {
     child.proc.kill('SIGKILL');
     await new Promise((r) => (child.proc.exitCode !== null || child.proc.signalCode !== null ? r(null) : child.proc.once('exit', r)));
-    rmSync(dir, { recursive: true, force: true });
+    if (options.keep) log(`${scenario}: callgrind's dumps kept in ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -232,17 +232,18 @@ export class SqliteStorage implements Storage {
   // --- authorization codes
 
   async saveAuthCode(c: AuthCode): Promise<void> {
+    // 16 spare bytes, given up when the code is consumed: its row never grows (decision 0097).
     this.q(
       `INSERT INTO auth_codes (code_hash, app_id, user_id, redirect_uri, code_challenge, code_challenge_method,
-         app_name, app_version, user_agent, created_at, expires_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         app_name, app_version, user_agent, created_at, expires_at, room)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, zeroblob(16))`,
     ).run(c.codeHash, c.appId, c.userId, c.redirectUri, c.codeChallenge, c.codeChallengeMethod, c.appName, c.appVersion, c.userAgent, c.createdAt, c.expiresAt);
   }
 
   async consumeAuthCode(codeHash: string, now: number): Promise<CodeConsumption> {
     // Hot write path: it joins the group commit of this event-loop turn (decision 0051).
     return this.group.submit((): CodeConsumption => {
-      const r = this.q('UPDATE auth_codes SET consumed_at = ? WHERE code_hash = ? AND consumed_at IS NULL RETURNING *').get(now, codeHash) as Row | undefined;
+      const r = this.q('UPDATE auth_codes SET consumed_at = ?, room = NULL WHERE code_hash = ? AND consumed_at IS NULL RETURNING *').get(now, codeHash) as Row | undefined;
       if (r) return { kind: 'fresh', code: rowToAuthCode(r) };
       return tombstoneOf(this.q('SELECT * FROM auth_codes WHERE code_hash = ?').get(codeHash) as Row | undefined);
     });
@@ -290,7 +291,7 @@ export class SqliteStorage implements Storage {
         const live = !sameGrant ? undefined : liveId === null ? null : { id: liveId, token_seed: r![CODE_GRANT_ID + 1] };
         const { row, created } = this.upsertV1GrantNow(request, false, live);
         const grantId = num(row.id);
-        this.q('UPDATE auth_codes SET consumed_at = ?, grant_id = ?, grant_created = ? WHERE rowid = ?').run(now, grantId, created ? 1 : 0, r![0]);
+        this.q('UPDATE auth_codes SET consumed_at = ?, grant_id = ?, grant_created = ?, room = NULL WHERE rowid = ?').run(now, grantId, created ? 1 : 0, r![0]);
         return { consumption, issued: { grantId, tokenSeed: str(row.token_seed), created } };
       },
       // The operation failed after `decide` (the upsert) and its savepoint undid all of it:
@@ -303,7 +304,7 @@ export class SqliteStorage implements Storage {
   }
 
   private markCodeConsumed(codeHash: string, now: number): void {
-    this.q('UPDATE auth_codes SET consumed_at = ? WHERE code_hash = ?').run(now, codeHash);
+    this.q('UPDATE auth_codes SET consumed_at = ?, room = NULL WHERE code_hash = ?').run(now, codeHash);
   }
 
   // --- grants and tokens

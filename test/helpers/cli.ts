@@ -49,6 +49,23 @@ export function startCli(args: string[], ready: RegExp, env: Record<string, stri
   });
 }
 
+/**
+ * Waits until a server started with KEYFOB_LOG_LEVEL=info has logged Fastify's "incoming
+ * request" line for `count` requests of `method` `path`: those requests are being handled,
+ * so a SIGTERM from now on must let them finish (a request the server has not read yet is
+ * refused, rightly). Polls `output`; rejects after `timeoutMs`.
+ */
+export async function waitForIncoming(output: () => string, method: string, path: string, count: number, timeoutMs = 20_000): Promise<void> {
+  const line = new RegExp(`"method":"${method}","url":"${path.replace(/[/.?]/g, '\\$&')}"[^\n]*"msg":"incoming request"`, 'g');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const seen = output().match(line)?.length ?? 0;
+    if (seen >= count) return;
+    if (Date.now() > deadline) throw new Error(`the server logged ${seen} of ${count} ${method} ${path} requests in ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 export function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
   return new Promise((resolve) => {
     if (child.exitCode !== null) return resolve(child.exitCode);

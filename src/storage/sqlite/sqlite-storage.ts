@@ -427,12 +427,13 @@ export class SqliteStorage implements Storage {
 
   async createPin(p: Pin): Promise<boolean> {
     const tx = this.db.transaction((): boolean => {
-      // A dead PIN holding the same code makes way for the new one.
+      // A dead PIN holding the same code makes way for the new one. 16 spare bytes, given up
+      // by its first poll, approval or wrong try: its row never grows (decision 0097).
       this.q('DELETE FROM pins WHERE user_code = ? AND expires_at <= ?').run(p.userCode, p.createdAt);
       const res = this.q(
         `INSERT INTO pins (user_code, app_id, redirect, app_name, app_version, user_agent, created_ip, created_at, expires_at,
-           grant_id, failed_attempts, last_polled_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_code) DO NOTHING`,
+           grant_id, failed_attempts, last_polled_at, room)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, zeroblob(16)) ON CONFLICT (user_code) DO NOTHING`,
       ).run(p.userCode, p.appId, p.redirect, p.appName, p.appVersion, p.userAgent, p.createdIp, p.createdAt, p.expiresAt, p.grantId, p.failedAttempts, p.lastPolledAt);
       return res.changes === 1;
     });
@@ -484,7 +485,7 @@ export class SqliteStorage implements Storage {
     return this.group.submit((): number | null => {
       const r = this.q('SELECT last_polled_at FROM pins WHERE user_code = ?').get(userCode) as Row | undefined;
       if (!r) return null;
-      this.q('UPDATE pins SET last_polled_at = ? WHERE user_code = ?').run(now, userCode);
+      this.q('UPDATE pins SET last_polled_at = ?, room = NULL WHERE user_code = ?').run(now, userCode);
       this.pinPolls.setPolled(userCode, now);
       return numOrNull(r.last_polled_at);
     });
@@ -495,7 +496,7 @@ export class SqliteStorage implements Storage {
 
   async approvePin(userCode: string, grantId: number, now: number): Promise<boolean> {
     return this.cache.ownWrite(ALL_KINDS, () => {
-      const res = this.q('UPDATE pins SET grant_id = ? WHERE user_code = ? AND grant_id IS NULL AND expires_at > ?').run(grantId, userCode, now);
+      const res = this.q('UPDATE pins SET grant_id = ?, room = NULL WHERE user_code = ? AND grant_id IS NULL AND expires_at > ?').run(grantId, userCode, now);
       if (res.changes !== 1) return false;
       this.pinPolls.setGrant(userCode, grantId);
       return true;
@@ -514,7 +515,7 @@ export class SqliteStorage implements Storage {
   async addPinFailure(userCode: string): Promise<number> {
     // The count of wrong tries is not in a poll's state.
     return this.cache.ownWrite(ALL_KINDS, () => {
-      const r = this.q('UPDATE pins SET failed_attempts = failed_attempts + 1 WHERE user_code = ? RETURNING failed_attempts').get(userCode) as Row | undefined;
+      const r = this.q('UPDATE pins SET failed_attempts = failed_attempts + 1, room = NULL WHERE user_code = ? RETURNING failed_attempts').get(userCode) as Row | undefined;
       return r ? num(r.failed_attempts) : 0;
     });
   }

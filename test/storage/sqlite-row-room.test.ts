@@ -5,19 +5,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { USER_CODE_ALPHABET } from '../../src/oauth/user-codes.js';
 import { redeemAuthCode } from '../../src/storage/redeem.js';
 import { SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
-import type { AuthCode, V1GrantRequest } from '../../src/storage/storage.js';
+import type { AuthCode, Pin, V1GrantRequest } from '../../src/storage/storage.js';
 import { sha256Hex } from '../../src/util/crypto.js';
 
 const T0 = 1_700_000_000_000;
 
 /**
- * Decision 0097: a code's row is written with room for its consumption, so consuming it
- * (consumed_at, grant_id, grant_created) never makes the row longer. A longer row would
- * no longer fit its full table page, and SQLite would split pages on the exchange's hot path.
+ * Decision 0097: codes and PINs are written with room for their later writes, so consuming
+ * a code (consumed_at, grant_id, grant_created) or polling, approving or mistyping a PIN
+ * never makes its row longer. A longer row would no longer fit its full table page, and
+ * SQLite would split pages on the exchange's and the first poll's paths.
  */
-describe('SQLite: consuming codes does not grow their rows', () => {
+describe('SQLite: later writes do not grow code and PIN rows', () => {
   let dir: string;
   let file: string;
   let storage: SqliteStorage;
@@ -66,9 +68,9 @@ describe('SQLite: consuming codes does not grow their rows', () => {
     userAgent: null,
   });
 
-  /** The auth_codes table's pages (its rows only, not its indexes), and how many bytes of them are used. */
-  const tablePages = () =>
-    raw.prepare("SELECT count(*) AS pages, sum(pgsize - unused) AS used FROM dbstat WHERE name = 'auth_codes'").get() as { pages: number; used: number };
+  /** A table's pages (its rows only, not its indexes), and how many bytes of them are used. */
+  const tablePages = (table: 'auth_codes' | 'pins' = 'auth_codes') =>
+    raw.prepare('SELECT count(*) AS pages, sum(pgsize - unused) AS used FROM dbstat WHERE name = ?').get(table) as { pages: number; used: number };
 
   it('a fresh code carries 16 spare bytes; each way of consuming it gives them up', async () => {
     const [issued, refused, taken] = [code(), code(), code()];
@@ -100,5 +102,55 @@ describe('SQLite: consuming codes does not grow their rows', () => {
     assert.equal(afterwards.pages, before.pages);
     assert.ok(afterwards.used <= before.used, `${afterwards.used} bytes used after, ${before.used} before`);
     assert.equal(raw.prepare('SELECT count(*) FROM auth_codes WHERE consumed_at IS NULL').pluck().get(), 0);
+  });
+
+  let pinSeq = 0;
+  /** A well-formed user code, a new one each call. */
+  const userCode = () => {
+    let n = pinSeq++;
+    let out = '';
+    for (let i = 0; i < 5; i++, n = Math.floor(n / 30)) out += USER_CODE_ALPHABET[n % 30];
+    return out;
+  };
+  const pin = (): Pin => ({
+    userCode: userCode(),
+    appId,
+    redirect: null,
+    appName: 'tv',
+    appVersion: '2.0',
+    userAgent: 'TV/1',
+    createdIp: '127.0.0.1',
+    createdAt: T0,
+    expiresAt: T0 + 900_000,
+    grantId: null,
+    failedAttempts: 0,
+    lastPolledAt: null,
+  });
+  const pinRoom = (p: Pin) => raw.prepare('SELECT iif(room IS NULL, NULL, hex(room)) FROM pins WHERE user_code = ?').pluck().get(p.userCode);
+
+  it('a new PIN carries 16 spare bytes; its first poll, approval or wrong try gives them up', async () => {
+    const grantId = (await storage.upsertV1Grant(grantRequest(T0))).id;
+    const [polled, approved, mistyped] = [pin(), pin(), pin()];
+    for (const p of [polled, approved, mistyped]) assert.equal(await storage.createPin(p), true);
+    assert.equal(pinRoom(polled), '00'.repeat(16));
+    assert.equal(await storage.touchPinPoll(polled.userCode, T0 + 1), null);
+    assert.equal(await storage.approvePin(approved.userCode, grantId, T0 + 1), true);
+    assert.equal(await storage.addPinFailure(mistyped.userCode), 1);
+    for (const p of [polled, approved, mistyped]) assert.equal(pinRoom(p), null);
+  });
+
+  it('polling, approving and mistyping a thousand PINs written back to back splits no table page', async () => {
+    const grantId = (await storage.upsertV1Grant(grantRequest(T0))).id;
+    const pins = Array.from({ length: 1000 }, pin);
+    for (const p of pins) assert.equal(await storage.createPin(p), true);
+    const before = tablePages('pins');
+    assert.ok(before.pages >= 10, `the PINs fill ${before.pages} pages`);
+
+    for (const p of pins) await storage.touchPinPoll(p.userCode, T0 + 5_000);
+    for (const p of pins) await storage.addPinFailure(p.userCode);
+    for (const p of pins) assert.equal(await storage.approvePin(p.userCode, grantId, T0 + 6_000), true);
+    const afterwards = tablePages('pins');
+    assert.equal(afterwards.pages, before.pages);
+    assert.ok(afterwards.used <= before.used, `${afterwards.used} bytes used after, ${before.used} before`);
   });
 });

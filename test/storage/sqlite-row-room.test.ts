@@ -1,17 +1,13 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { USER_CODE_ALPHABET } from '../../src/oauth/user-codes.js';
 import { redeemAuthCode } from '../../src/storage/redeem.js';
 import { SqliteStorage } from '../../src/storage/sqlite/sqlite-storage.js';
-import type { AuthCode, Pin, V1GrantRequest } from '../../src/storage/storage.js';
-import { sha256Hex } from '../../src/util/crypto.js';
-
-const T0 = 1_700_000_000_000;
+import type { AuthCode, Pin } from '../../src/storage/storage.js';
+import { code as newCode, grantReq, pin as newPin, T0, wellFormedCode } from './fixtures.js';
 
 /**
  * Decision 0097: codes and PINs are written with room for their later writes, so consuming
@@ -42,31 +38,10 @@ describe('SQLite: later writes do not grow code and PIN rows', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const code = (): AuthCode => ({
-    codeHash: sha256Hex(randomBytes(32).toString('base64url')),
-    appId,
-    userId,
-    redirectUri: 'http://localhost:8080/callback',
-    codeChallenge: null,
-    codeChallengeMethod: null,
-    appName: 'kodi',
-    appVersion: '1.0',
-    userAgent: 'UA/1',
-    createdAt: T0,
-    expiresAt: T0 + 600_000,
-  });
-
-  const grantRequest = (now: number): V1GrantRequest => ({
-    userId,
-    appId,
-    flow: 'code',
-    mintToken: () => ({ tokenSeed: randomBytes(32).toString('hex'), tokenHash: randomBytes(32).toString('hex') }),
-    now,
-    tokenExpiresAt: now + 1_000_000,
-    appName: null,
-    appVersion: null,
-    userAgent: null,
-  });
+  const code = () => newCode(appId, userId);
+  const pin = () => newPin(appId, { userCode: wellFormedCode() });
+  /** A refresh of the live V1 grant, or its creation, at `now`. */
+  const grantRequest = (now: number) => grantReq(userId, appId, { now, tokenExpiresAt: now + 1_000_000 });
 
   /** A table's pages (its rows only, not its indexes), and how many bytes of them are used. */
   const tablePages = (table: 'auth_codes' | 'pins' = 'auth_codes') =>
@@ -104,28 +79,6 @@ describe('SQLite: later writes do not grow code and PIN rows', () => {
     assert.equal(raw.prepare('SELECT count(*) FROM auth_codes WHERE consumed_at IS NULL').pluck().get(), 0);
   });
 
-  let pinSeq = 0;
-  /** A well-formed user code, a new one each call. */
-  const userCode = () => {
-    let n = pinSeq++;
-    let out = '';
-    for (let i = 0; i < 5; i++, n = Math.floor(n / 30)) out += USER_CODE_ALPHABET[n % 30];
-    return out;
-  };
-  const pin = (): Pin => ({
-    userCode: userCode(),
-    appId,
-    redirect: null,
-    appName: 'tv',
-    appVersion: '2.0',
-    userAgent: 'TV/1',
-    createdIp: '127.0.0.1',
-    createdAt: T0,
-    expiresAt: T0 + 900_000,
-    grantId: null,
-    failedAttempts: 0,
-    lastPolledAt: null,
-  });
   const pinRoom = (p: Pin) => raw.prepare('SELECT iif(room IS NULL, NULL, hex(room)) FROM pins WHERE user_code = ?').pluck().get(p.userCode);
 
   it('a new PIN carries 16 spare bytes; its first poll, approval or wrong try gives them up', async () => {

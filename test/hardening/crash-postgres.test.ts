@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { parsePostgresUrl } from '../../src/storage/postgres/connection.js';
-import { runCli, startCli, stopChild, waitForIncoming } from '../helpers/cli.js';
+import { runCli, startCli, stopChild, waitForIncoming, exitWithin } from '../helpers/cli.js';
 import { freePort, TEST_SECRET } from '../helpers/keyfob.js';
 import { pgIntegrityProblems } from '../helpers/pg-integrity.js';
 import { adminQuery, dropSchema, freshSchemaUrl } from '../helpers/postgres.js';
@@ -90,8 +90,7 @@ describe('faults on PostgreSQL', () => {
     assert.ok(answers.some((a) => a.after), 'some requests were still in flight when SIGTERM arrived');
     // Promptly: the answered clients' keep-alive connections do not hold the exit (Fastify
     // keeps an idle one open for 72 s).
-    const late = new Promise((r) => setTimeout(() => r('still running 20 s after the last answer'), 20_000).unref());
-    assert.equal(await Promise.race([exited, late]), 0);
+    assert.equal(await exitWithin(exited, 20_000), 0);
     const sessions = await adminQuery<{ n: string }>(`SELECT COUNT(*) AS n FROM ${schema}.sessions s JOIN ${schema}.users u ON u.id = s.user_id WHERE u.username = 'term'`);
     assert.equal(Number(sessions[0]!.n), statuses.filter((st) => st === 303).length, 'every sign-in that answered 303 has its session stored');
   });

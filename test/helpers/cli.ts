@@ -66,6 +66,12 @@ export async function waitForIncoming(output: () => string, method: string, path
   }
 }
 
+/** The exit code `exited` brings, or a message saying the process was still running after `ms`. */
+export function exitWithin(exited: Promise<number | null>, ms: number): Promise<number | null | string> {
+  const late = new Promise<string>((r) => setTimeout(() => r(`still running ${ms / 1000} s after the last answer`), ms).unref());
+  return Promise.race([exited, late]);
+}
+
 export function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
   return new Promise((resolve) => {
     if (child.exitCode !== null) return resolve(child.exitCode);

@@ -15,16 +15,20 @@
  * Options: --only a,b (some of ceiling, ceiling-cors, ceiling-post, token-validation,
  * code-exchange, pin-polling), --requests N (per window, default 2000), --root DIR (the
  * keyfob build to count, default this checkout; its dist/ must be built), --keep (keep
- * callgrind's dumps and print where, to read with callgrind_annotate).
+ * callgrind's dumps and print where, to read with callgrind_annotate), --names (also list
+ * where each scenario's instructions go, by function, JavaScript included: see
+ * callgrind-names.ts; the server then runs with --perf-basic-prof, which moves the counts a
+ * little, so compare builds without it).
  */
 import autocannon, { type Options, type Request } from 'autocannon';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openStorage } from '../src/storage/open.js';
 import { sqliteBackend } from './backends.js';
+import { namedSelfCosts, parsePerfMap } from './callgrind-names.js';
 import { KEYFOB_READY, keyfobServe } from './keyfob-process.js';
 import { benchOptions } from './options.js';
 import { freePort, startChild, type Child } from './proc.js';
@@ -41,11 +45,19 @@ type Scenario = (typeof SCENARIOS)[number];
 const CONNECTIONS = 8;
 /** Pending PINs polled round-robin: at valgrind's pace one pass takes longer than a second, so none is told to slow down. */
 const PINS = 20_000;
+/** Functions listed per scenario with --names. */
+const NAMED_ROWS = 30;
 /** Counted windows per scenario, after a warm-up of WARMUP_WINDOWS windows' worth of requests. */
 const WINDOWS = 5;
 const WARMUP_WINDOWS = 10;
 
-const options = benchOptions('instructions', { only: { type: 'string' }, requests: { type: 'string' }, root: { type: 'string' }, keep: { type: 'boolean' } });
+const options = benchOptions('instructions', {
+  only: { type: 'string' },
+  requests: { type: 'string' },
+  root: { type: 'string' },
+  keep: { type: 'boolean' },
+  names: { type: 'boolean' },
+});
 
 const log = (s: string) => process.stderr.write(`instructions: ${s}\n`);
 
@@ -57,7 +69,7 @@ async function load(opts: Options, amount: number, statuses: Map<number, number>
 }
 
 /** The main thread's instruction count in each dump callgrind wrote (`callgrind.out.<pid>.<n>-01`), in dump order. */
-function mainThreadInstructions(dir: string): number[] {
+function mainThreadInstructions(dir: string): { file: string; total: number }[] {
   const files = readdirSync(dir)
     .map((f) => ({ f, m: /\.(\d+)-01$/.exec(f) }))
     .filter((x): x is { f: string; m: RegExpExecArray } => x.m !== null)
@@ -66,7 +78,7 @@ function mainThreadInstructions(dir: string): number[] {
   return files.map(({ f }) => {
     const m = /^(?:summary|totals): (\d+)/m.exec(readFileSync(join(dir, f), 'utf8'));
     if (!m) throw new Error(`no instruction total in ${f}`);
-    return Number(m[1]);
+    return { file: join(dir, f), total: Number(m[1]) };
   });
 }
 
@@ -74,10 +86,22 @@ interface Counted {
   scenario: Scenario;
   /** Instructions per request in each counted window, sorted. */
   windows: number[];
+  /** With --names: the median window's instructions per request by function, most first. */
+  named?: { name: string; instructions: number }[];
   problems: string[];
 }
 
-const median = (sorted: readonly number[]) => sorted[Math.floor(sorted.length / 2)]!;
+const median = <T>(sorted: readonly T[]): T => sorted[Math.floor(sorted.length / 2)]!;
+
+const perfMapOf = (pid: number) => `/tmp/perf-${pid}.map`;
+
+/** One dump's instructions per request by function, generated code named through node's perf map. */
+function nameInstructions(dump: string, pid: number, n: number): { name: string; instructions: number }[] {
+  const annotated = execFileSync('callgrind_annotate', ['--threshold=100', dump], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  const map = existsSync(perfMapOf(pid)) ? parsePerfMap(readFileSync(perfMapOf(pid), 'utf8')) : [];
+  if (map.length === 0) log(`no code map at ${perfMapOf(pid)}: generated code stays unnamed`);
+  return namedSelfCosts(annotated, map, HERE).rows.map((r) => ({ name: r.name, instructions: r.instructions / n }));
+}
 
 /**
  * Runs `server` (a command line) under callgrind with instrumentation off, warms it up,
@@ -101,6 +125,8 @@ async function count(
       '--separate-threads=yes',
       `--callgrind-out-file=${join(dir, 'callgrind.out.%p')}`,
       process.execPath,
+      // Node writes /tmp/perf-<pid>.map, which names V8's generated code (callgrind-names.ts).
+      ...(options.names ? ['--perf-basic-prof'] : []),
       ...server.args,
     ],
     { env: server.env, ready: server.ready, cwd: server.cwd, startS: 120 },
@@ -121,21 +147,25 @@ async function count(
       await load(opts, n, statuses);
       execFileSync('callgrind_control', ['--dump', String(child.pid)], { stdio: 'ignore' });
     }
-    const windows = mainThreadInstructions(dir)
+    const dumps = mainThreadInstructions(dir)
       .slice(-WINDOWS)
-      .map((total) => Math.round(total / n))
-      .sort((a, b) => a - b);
+      .sort((a, b) => a.total - b.total);
+    const windows = dumps.map((d) => Math.round(d.total / n));
+    const named = options.names ? nameInstructions(median(dumps).file, child.pid, n) : undefined;
     const problems: string[] = [];
     const total = (WARMUP_WINDOWS + WINDOWS) * n;
     const ok = statuses.get(200) ?? 0;
     if (ok !== total) problems.push(`${ok} of ${total} answers were 200 (${JSON.stringify(Object.fromEntries(statuses))})`);
     if (bad > 0) problems.push(`${bad} answers had an unexpected body`);
-    return { scenario, windows, problems };
+    return { scenario, windows, named, problems };
   } finally {
     child.proc.kill('SIGKILL');
     await new Promise((r) => (child.proc.exitCode !== null || child.proc.signalCode !== null ? r(null) : child.proc.once('exit', r)));
-    if (options.keep) log(`${scenario}: callgrind's dumps kept in ${dir}`);
-    else rmSync(dir, { recursive: true, force: true });
+    if (options.keep) log(`${scenario}: callgrind's dumps kept in ${dir}${options.names ? `, node's code map in ${perfMapOf(child.pid)}` : ''}`);
+    else {
+      rmSync(dir, { recursive: true, force: true });
+      if (options.names) rmSync(perfMapOf(child.pid), { force: true });
+    }
   }
 }
 
@@ -213,7 +243,7 @@ async function main(): Promise<void> {
   const chosen = onlyArg === undefined ? [...SCENARIOS] : (onlyArg.split(',').map((s) => s.trim()) as Scenario[]);
   const unknown = chosen.filter((s) => !SCENARIOS.includes(s));
   if (unknown.length > 0 || !Number.isInteger(n) || n < 100) {
-    log(`usage: --only ${SCENARIOS.join(',')} --requests N (at least 100) --root DIR`);
+    log(`usage: --only ${SCENARIOS.join(',')} --requests N (at least 100) --root DIR --keep --names`);
     process.exit(2);
   }
   const rows: Counted[] = [];
@@ -227,6 +257,11 @@ async function main(): Promise<void> {
     const ratio = bare === undefined ? '' : (median(bare.windows) / median(r.windows)).toFixed(3);
     const spread = `${r.windows[0]!.toLocaleString('en-US')}–${r.windows.at(-1)!.toLocaleString('en-US')}`;
     process.stdout.write(`${r.scenario.padEnd(18)}${median(r.windows).toLocaleString('en-US').padStart(29)}  ${spread.padStart(21)}  ${ratio.padStart(8)}\n`);
+  }
+  for (const r of rows) {
+    if (r.named === undefined) continue;
+    process.stdout.write(`\n${r.scenario}: instructions per request by function (self, median window; * optimized, ^ baseline, ~ interpreted JavaScript)\n`);
+    for (const f of r.named.slice(0, NAMED_ROWS)) process.stdout.write(`${Math.round(f.instructions).toLocaleString('en-US').padStart(9)}  ${f.name.slice(0, 140)}\n`);
   }
   const problems = rows.flatMap((r) => r.problems.map((p) => `${r.scenario}: ${p}`));
   for (const p of problems) process.stdout.write(`FAILED ${p}\n`);

@@ -3,9 +3,11 @@
  * also given as a ratio to the bare-Fastify ceiling measured in the same run:
  *   req/s ratio  = keyfob req/s / ceiling req/s          (higher is better, 1 = as fast)
  *   CPU ratio    = ceiling CPU per request / keyfob CPU per request (1 = as cheap)
+ * A row measured in paired slices (bench/load.ts) takes the median of its pairs' ratios;
+ * a row without pairs is taken against the better of the ceiling's two whole runs.
  */
 import type { BackendRun } from './run-backend.js';
-import type { Measurement } from './load.js';
+import { pairedRatios, SLICE_S, type Measurement } from './load.js';
 import type { PinMemory } from './scenarios/pin-polling.js';
 import type { ScenarioResult } from './scenarios/types.js';
 
@@ -46,6 +48,11 @@ export interface ScenarioRow {
   p99Ms?: number;
   cpuUsPerOk?: number;
   cpuRatio?: number;
+  /** The same two ratios against the ceiling's whole runs before and after (the only ratios until the ninth round). */
+  rpsRatioToRunCeiling?: number;
+  cpuRatioToRunCeiling?: number;
+  /** The pairs of slices the ratios are the medians of, when the row was paired. */
+  pairs?: { cpuRatios: number[]; rpsRatios: number[]; ceilingCpuUsPerOk: number; ceilingRps: number };
   /**
    * CPU ratio to the scale row whose answer has this row's shape (the §2.3 headers; the
    * exchange's POST shape), when that row was measured: what keyfob costs beyond the shape
@@ -84,11 +91,20 @@ export function rowOf(backend: string, s: ScenarioResult, ceiling: Ceiling): Sce
   const m = s.measurement;
   if (!s.available || !m) return row;
   row.rps = m.rps;
-  row.rpsRatio = m.rps / ceiling.rps;
   row.p50Ms = m.p50Ms;
   row.p99Ms = m.p99Ms;
   row.cpuUsPerOk = m.cpuUsPerOk;
-  row.cpuRatio = ceiling.cpuUsPerOk / m.cpuUsPerOk;
+  row.rpsRatioToRunCeiling = m.rps / ceiling.rps;
+  row.cpuRatioToRunCeiling = ceiling.cpuUsPerOk / m.cpuUsPerOk;
+  if (m.pairs) {
+    const median = pairedRatios(m.pairs);
+    row.rpsRatio = median.rps;
+    row.cpuRatio = median.cpu;
+    row.pairs = { cpuRatios: m.pairs.cpuRatios, rpsRatios: m.pairs.rpsRatios, ceilingCpuUsPerOk: m.pairs.ceiling.cpuUsPerOk, ceilingRps: m.pairs.ceiling.rps };
+  } else {
+    row.rpsRatio = row.rpsRatioToRunCeiling;
+    row.cpuRatio = row.cpuRatioToRunCeiling;
+  }
   row.serverBusy = m.serverBusy;
   row.generatorBusy = m.generatorBusy;
   const target = TARGETS[s.id];
@@ -135,7 +151,8 @@ export function buildReport(
   for (const run of input.runs) for (const s of run.scenarios) rows.push(rowOf(run.name, s, input.ceiling));
   for (const row of rows) {
     const shape = rows.find((r) => r.backend === 'fastify' && r.id === SHAPE_OF[row.id]);
-    if (shape?.cpuUsPerOk !== undefined && row.cpuUsPerOk !== undefined) row.shapeRatio = shape.cpuUsPerOk / row.cpuUsPerOk;
+    // Both against the same ceiling: their ratios' quotient (for paired rows, each the median of its own pairs).
+    if (shape?.cpuRatio !== undefined && row.cpuRatio !== undefined) row.shapeRatio = row.cpuRatio / shape.cpuRatio;
   }
   const memory = input.runs.flatMap((r) => (r.memory ? [memoryOf(r.name, r.memory)] : []));
   const allChecksPassed = rows.every((r) => r.checks.every((c) => c.passed));
@@ -154,17 +171,21 @@ export function renderReport(r: Report): string {
   out.push(`${r.method.generator}, ${r.method.connections} connections, ${r.method.seconds} s per scenario after a warm-up`);
   out.push(
     `ceiling runs: ${fmtInt(r.ceiling.before.rps)} req/s (${fmt(r.ceiling.before.cpuUsPerOk, 1)} µs CPU/req) before, ` +
-      `${fmtInt(r.ceiling.after.rps)} req/s (${fmt(r.ceiling.after.cpuUsPerOk, 1)} µs CPU/req) after; ratios use the better of the two`,
+      `${fmtInt(r.ceiling.after.rps)} req/s (${fmt(r.ceiling.after.cpuUsPerOk, 1)} µs CPU/req) after`,
+  );
+  out.push(
+    `ratios: rows with pairs, the median over their pairs of slices (~${SLICE_S} s of the ceiling, then ~${SLICE_S} s of the row); ` +
+      'rows without, against the better of the two ceiling runs',
   );
   const drift = Math.abs(r.ceiling.before.rps - r.ceiling.after.rps) / Math.max(r.ceiling.before.rps, r.ceiling.after.rps);
   if (drift > 0.15) {
-    out.push(`warning: the ceiling's req/s moved ${Math.round(100 * drift)} % between its two runs (something else used the cores): ratios are taken against the better run`);
+    out.push(`warning: the ceiling's req/s moved ${Math.round(100 * drift)} % between its two runs (something else used the cores)`);
   }
   out.push('');
-  const header = ['backend', 'scenario', 'per s', '×ceil', 'p50 ms', 'p99 ms', 'CPU µs', '×ceil CPU', '×shape CPU', 'busy srv/gen', 'target', 'met'];
+  const header = ['backend', 'scenario', 'per s', '×ceil', 'p50 ms', 'p99 ms', 'CPU µs', '×ceil CPU', 'pairs: CPU', '×shape CPU', 'busy srv/gen', 'target', 'met'];
   const body = r.rows.map((row) => {
     const title = row.unit === 'flow' ? `${row.title} [flows]` : row.title;
-    if (!row.available) return [row.backend, title, '–', '–', '–', '–', '–', '–', '–', '–', '', row.note ?? 'not available'];
+    if (!row.available) return [row.backend, title, '–', '–', '–', '–', '–', '–', '', '–', '–', '', row.note ?? 'not available'];
     const met = row.met ? Object.entries(row.met).map(([k, v]) => `${k} ${v ? 'yes' : 'NO'}`).join(', ') : '';
     return [
       row.backend,
@@ -175,6 +196,7 @@ export function renderReport(r: Report): string {
       fmt(row.p99Ms, 2),
       fmt(row.cpuUsPerOk, 1),
       fmt(row.cpuRatio, row.unit === 'flow' ? 4 : 2),
+      row.pairs ? `${fmt(Math.min(...row.pairs.cpuRatios), 2)}–${fmt(Math.max(...row.pairs.cpuRatios), 2)} (${row.pairs.cpuRatios.length})` : '',
       row.shapeRatio === undefined ? '' : fmt(row.shapeRatio, 2),
       row.serverBusy === undefined ? '–' : `${Math.round(100 * row.serverBusy)}/${Math.round(100 * (row.generatorBusy ?? 0))}%`,
       row.target === undefined ? '' : `≥ ${row.target.toFixed(2)}`,

@@ -1,6 +1,7 @@
 /** Runs every keyfob scenario against one backend: seed, start the server, measure, stop. */
 import { openStorage } from '../src/storage/open.js';
 import type { Backend } from './backends.js';
+import type { PairedCeiling } from './load.js';
 import { startKeyfobProcess } from './keyfob-process.js';
 import { runCodeExchange } from './scenarios/code-exchange.js';
 import { runPinPolling, type PinMemory } from './scenarios/pin-polling.js';
@@ -23,7 +24,7 @@ export type ScenarioName = (typeof SCENARIOS)[number];
 export async function runBackend(
   root: string,
   backend: Backend,
-  opts: { serverCore: number; seconds: number; log: (s: string) => void; only?: ReadonlySet<ScenarioName> },
+  opts: { serverCore: number; seconds: number; log: (s: string) => void; only?: ReadonlySet<ScenarioName>; pair?: PairedCeiling },
 ): Promise<BackendRun> {
   const wanted = (name: ScenarioName) => !opts.only || opts.only.has(name);
   const storage = await openStorage(backend.database);
@@ -32,7 +33,7 @@ export async function runBackend(
     const fixture = await seedFixture(storage);
     const kf = await startKeyfobProcess({ database: backend.database, core: opts.serverCore, root });
     try {
-      const ctx: ScenarioContext = { kf, storage, fixture };
+      const ctx: ScenarioContext = { kf, storage, fixture, pair: opts.pair };
       const scenarios: ScenarioResult[] = [];
       let memory: PinMemory | undefined;
       if (wanted('token-validation')) {

@@ -3,7 +3,9 @@
  * a bare Fastify ceiling measured on the same machine in the same run. See bench/README.md.
  *
  * Layout: the server under test (ceiling, then keyfob on each backend, then the ceiling
- * again) runs alone on core 0; this process, the load generator, runs on core 1.
+ * again) runs on core 0, beside a second ceiling that each measured row is paired with
+ * slice by slice (bench/load.ts; idle between its slices); this process, the load
+ * generator, runs on core 1.
  * Options: --seconds N (per scenario, default 6), --no-postgres, --out FILE,
  * --only a,b (some of token-validation, code-exchange, pin-polling, signin-flow).
  */
@@ -17,7 +19,7 @@ import { benchOptions } from './options.js';
 import { hasTaskset, pinSelf } from './proc.js';
 import { buildReport, ceilingOf, renderReport, type BackendSkipped } from './report.js';
 import { runBackend, SCENARIOS, type BackendRun, type ScenarioName } from './run-backend.js';
-import { runCeiling } from './scenarios/ceiling.js';
+import { runCeiling, startCeiling } from './scenarios/ceiling.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SERVER_CORE = 0;
@@ -28,7 +30,7 @@ const options = benchOptions('bench', { seconds: { type: 'string' }, 'no-postgre
 const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
 
 /** The whole bench is bounded: a stuck phase ends the run instead of hanging it. */
-const WATCHDOG_MS = 6 * 60 * 1000;
+const WATCHDOG_MS = 12 * 60 * 1000;
 
 async function main(): Promise<void> {
   setTimeout(() => {
@@ -61,14 +63,22 @@ async function main(): Promise<void> {
 
   log('ceiling (before)');
   const before = await runCeiling(ROOT, SERVER_CORE, seconds);
-  log('ceiling + CORS headers (for scale)');
-  const scale = [await runCeiling(ROOT, SERVER_CORE, seconds, 'cors')];
-  if (!only || only.has('code-exchange')) {
-    log('ceiling, POST shape (for scale)');
-    scale.push(await runCeiling(ROOT, SERVER_CORE, seconds, 'post'));
-  }
+  // The ceiling every other row is paired with, slice by slice (bench/load.ts), running
+  // beside the server under test on the same core until the end.
+  const pair = await startCeiling(ROOT, SERVER_CORE);
   const runs: BackendRun[] = [];
-  for (const b of backends) runs.push(await runBackend(ROOT, b, { serverCore: SERVER_CORE, seconds, log, only }));
+  const scale = [];
+  try {
+    log('ceiling + CORS headers (for scale)');
+    scale.push(await runCeiling(ROOT, SERVER_CORE, seconds, 'cors', pair));
+    if (!only || only.has('code-exchange')) {
+      log('ceiling, POST shape (for scale)');
+      scale.push(await runCeiling(ROOT, SERVER_CORE, seconds, 'post', pair));
+    }
+    for (const b of backends) runs.push(await runBackend(ROOT, b, { serverCore: SERVER_CORE, seconds, log, only, pair }));
+  } finally {
+    await pair.child.stop();
+  }
   log('ceiling (after)');
   const after = await runCeiling(ROOT, SERVER_CORE, seconds);
 

@@ -1,7 +1,7 @@
 /** The ceiling: the same request as token validation, answered by a bare Fastify server. */
 import { join } from 'node:path';
-import { measure, warmup } from '../load.js';
-import { startPinned } from '../proc.js';
+import { measure, warmup, type PairedCeiling } from '../load.js';
+import { startPinned, type Child } from '../proc.js';
 import { formTokenRequest } from './code-exchange.js';
 import type { ScenarioResult } from './types.js';
 import { settingsRequest } from './token-validation.js';
@@ -15,6 +15,36 @@ const ROWS: Record<CeilingShape, Pick<ScenarioResult, 'id' | 'title'>> = {
   post: { id: 'ceiling-post', title: 'ceiling, POST shape: form body, CORS, no-store (for scale)' },
 };
 
+/** A ceiling server running, and the request it is loaded with. */
+export interface CeilingServer extends PairedCeiling {
+  child: Child;
+}
+
+/** Starts the ceiling server of this shape, pinned to `core`, warmed up. */
+export async function startCeiling(root: string, core: number, shape: CeilingShape = 'bare'): Promise<CeilingServer> {
+  const child = await startPinned(['--import', 'tsx', join(root, 'bench/ceiling-server.ts')], {
+    core,
+    cwd: root,
+    ready: /^listening \d+/m,
+    env: { ...process.env, CEILING_CORS: shape === 'bare' ? '0' : '1', CEILING_POST: shape === 'post' ? '1' : '0' },
+  });
+  const url = `http://127.0.0.1:${/^listening (\d+)/m.exec(child.output())![1]!}`;
+  // A fresh code per POST, as long as an issued one (43 characters), made as cheaply as
+  // the load generator can: its own cost bounds this row's requests per second.
+  let n = 0;
+  const request =
+    shape === 'post'
+      ? { url, requests: [formTokenRequest('0'.repeat(64), 'f'.repeat(64), () => String(n++).padStart(43, '0'))] }
+      : settingsRequest(url, '0'.repeat(64), 'f'.repeat(64));
+  try {
+    await warmup(request);
+  } catch (err) {
+    await child.stop();
+    throw err;
+  }
+  return { child, pid: child.pid, request };
+}
+
 /**
  * `cors`: the same server sending the two CORS headers §2.3 asks of every api answer, for
  * scale: what the reference's answer shape alone costs, before any of keyfob's work.
@@ -22,24 +52,10 @@ const ROWS: Record<CeilingShape, Pick<ScenarioResult, 'id' | 'title'>> = {
  * a token answer's shape (no-store headers, the token body): what the exchange's shape
  * alone costs.
  */
-export async function runCeiling(root: string, core: number, seconds: number, shape: CeilingShape = 'bare'): Promise<ScenarioResult> {
-  const child = await startPinned(['--import', 'tsx', join(root, 'bench/ceiling-server.ts')], {
-    core,
-    cwd: root,
-    ready: /^listening \d+/m,
-    env: { ...process.env, CEILING_CORS: shape === 'bare' ? '0' : '1', CEILING_POST: shape === 'post' ? '1' : '0' },
-  });
+export async function runCeiling(root: string, core: number, seconds: number, shape: CeilingShape = 'bare', pair?: PairedCeiling): Promise<ScenarioResult> {
+  const server = await startCeiling(root, core, shape);
   try {
-    const url = `http://127.0.0.1:${/^listening (\d+)/m.exec(child.output())![1]!}`;
-    // A fresh code per POST, as long as an issued one (43 characters), made as cheaply as
-    // the load generator can: its own cost bounds this row's requests per second.
-    let n = 0;
-    const req =
-      shape === 'post'
-        ? { url, requests: [formTokenRequest('0'.repeat(64), 'f'.repeat(64), () => String(n++).padStart(43, '0'))] }
-        : settingsRequest(url, '0'.repeat(64), 'f'.repeat(64));
-    await warmup(req);
-    const m = await measure(child.pid, { ...req, duration: seconds });
+    const m = await measure(server.pid, { ...server.request, duration: seconds }, undefined, pair);
     return {
       ...ROWS[shape],
       unit: 'request',
@@ -48,6 +64,6 @@ export async function runCeiling(root: string, core: number, seconds: number, sh
       checks: [{ what: 'every call answered 200', passed: m.failed === 0 && m.ok > 0 }],
     };
   } finally {
-    await child.stop();
+    await server.child.stop();
   }
 }

@@ -7,7 +7,7 @@
  */
 import type { Request } from 'autocannon';
 import { sha256Hex } from '../../src/util/crypto.js';
-import { measure, runLoad } from '../load.js';
+import { measure, runLoad, SLICE_S } from '../load.js';
 import { inChunks, mintAuthCodes, REDIRECT_URI } from '../seed.js';
 import { USER_AGENT, type ScenarioContext, type ScenarioResult } from './types.js';
 
@@ -59,7 +59,8 @@ export async function runCodeExchange(ctx: ScenarioContext, seconds: number): Pr
 
   const codes = await mintAuthCodes(ctx.storage, ctx.fixture, n);
   const sent: string[] = [];
-  const m = await measure(ctx.kf.pid, { url, amount: n, requests: [tokenRequest(ctx, codes, sent)] });
+  // Paired, in as many slices as a run of `seconds` holds: n is about that many seconds of codes.
+  const m = await measure(ctx.kf.pid, { url, amount: n, slices: Math.round(seconds / SLICE_S), requests: [tokenRequest(ctx, codes, sent)] }, undefined, ctx.pair);
 
   // The books: each code sent once, each answered 200, none left in storage.
   const distinct = new Set(sent).size;

@@ -7,7 +7,7 @@
  * The same run measures what 100,000 pending PINs cost in the server process: resident
  * memory before the PINs exist, and after they were all created and polled.
  */
-import { CONNECTIONS, measure } from '../load.js';
+import { CONNECTIONS, measure, SLICE_S } from '../load.js';
 import { rssBytes } from '../proc.js';
 import { createPendingPins } from '../seed.js';
 import { clientQuery, USER_AGENT, type ScenarioContext, type ScenarioResult } from './types.js';
@@ -107,9 +107,14 @@ export async function runPinPolling(ctx: ScenarioContext, seconds: number): Prom
   // warms the server. A real device polls a pending code every 5 s for as long as its
   // person takes to approve (tens of polls), so the steady state measured next is what
   // dominates a deployment.
-  const first = await measure(ctx.kf.pid, { ...firstPass, amount: codes.length }, (status, bytes) => {
-    if (status === 200 && lastWasPending) pendingSizes.add(bytes);
-  });
+  const first = await measure(
+    ctx.kf.pid,
+    { ...firstPass, amount: codes.length, slices: Math.round(seconds / SLICE_S) },
+    (status, bytes) => {
+      if (status === 200 && lastWasPending) pendingSizes.add(bytes);
+    },
+    ctx.pair,
+  );
   // Steady state: each connection polls its own share of the codes in turn, from requests
   // the load generator builds once (a request rebuilt per poll made the generator, not the
   // server, the limit); answers are told apart by their size, cheaper than reading every
@@ -125,14 +130,24 @@ export async function runPinPolling(ctx: ScenarioContext, seconds: number): Prom
     url: ctx.kf.apiUrl,
     headers: { 'user-agent': USER_AGENT },
     requests: shares[0]!.slice(0, 1),
+    // A paired run starts new clients every slice: each takes up its share about where the
+    // last slice left it, so the polls keep going round all the codes instead of starting
+    // over on the same first few thousand (which would stay in the CPU's caches).
     setupClient(client: { setRequests(requests: object[]): void }) {
-      client.setRequests(shares[nextShare++ % CONNECTIONS]!);
+      const share = shares[nextShare++ % CONNECTIONS]!;
+      const from = Math.floor((pending + other) / CONNECTIONS) % share.length;
+      client.setRequests(from === 0 ? share : [...share.slice(from), ...share.slice(0, from)]);
     },
   };
-  const m = await measure(ctx.kf.pid, { ...steady, duration: seconds }, (status, bytes) => {
-    if (status === 200 && bytes === pendingBytes) pending += 1;
-    else other += 1;
-  });
+  const m = await measure(
+    ctx.kf.pid,
+    { ...steady, duration: seconds },
+    (status, bytes) => {
+      if (status === 200 && bytes === pendingBytes) pending += 1;
+      else other += 1;
+    },
+    ctx.pair,
+  );
   const passSeconds = (codes.length / Math.max(m.rps, 1)).toFixed(1);
   const checks = [
     { what: `every pending answer is ${pendingBytes} bytes long (sizes seen: ${[...pendingSizes].join(', ')})`, passed: pendingSizes.size === 1 },

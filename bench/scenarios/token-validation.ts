@@ -18,7 +18,7 @@ export async function runTokenValidation(ctx: ScenarioContext, seconds: number):
   const body = (await res.json()) as { account?: { id?: number } };
   const checks = [{ what: 'a single call answers 200 with the account id', passed: res.status === 200 && body.account?.id === ctx.fixture.userId }];
   await warmup(req);
-  const m = await measure(ctx.kf.pid, { ...req, duration: seconds });
+  const m = await measure(ctx.kf.pid, { ...req, duration: seconds }, undefined, ctx.pair);
   checks.push({ what: 'every call under load answered 200', passed: m.failed === 0 && m.ok > 0 });
   return { id: 'token-validation', title: 'GET /users/settings (valid token)', unit: 'request', available: true, measurement: m, checks };
 }

@@ -1,6 +1,6 @@
 import type { Storage } from '../../src/storage/storage.js';
 import type { RunningKeyfob } from '../keyfob-process.js';
-import type { Measurement } from '../load.js';
+import type { Measurement, PairedCeiling } from '../load.js';
 import type { BenchFixture } from '../seed.js';
 
 export interface ScenarioContext {
@@ -8,6 +8,8 @@ export interface ScenarioContext {
   /** A second connection to the server's database. */
   storage: Storage;
   fixture: BenchFixture;
+  /** The ceiling each measured run is paired with, slice by slice (bench/load.ts). */
+  pair?: PairedCeiling;
 }
 
 export interface ScenarioResult {

@@ -104,7 +104,8 @@ export async function runLoad(opts: Options, onAnswer?: AnswerListener): Promise
   return { result, latencies: latencies.subarray(0, n).sort(), answeredS: (lastAt - startedAt) / 1000, generatorCpuMs: ownCpuMs() - ownBefore };
 }
 
-export function summarise(run: LoadRun, cpuMs: number, generatorCpuMs: number): Measurement {
+/** One run's figures; `cpuMs`: the server's CPU time over it. */
+export function summarise(run: LoadRun, cpuMs: number): Measurement {
   const { result, latencies } = run;
   const ok = result.statusCodeStats['200']?.count ?? 0;
   const all = Object.values(result.statusCodeStats).reduce((sum, s) => sum + s.count, 0);
@@ -118,7 +119,7 @@ export function summarise(run: LoadRun, cpuMs: number, generatorCpuMs: number): 
     durationS,
     cpuUsPerOk: ok > 0 ? (cpuMs * 1000) / ok : Number.NaN,
     serverBusy: cpuMs / 1000 / durationS,
-    generatorBusy: generatorCpuMs / 1000 / durationS,
+    generatorBusy: run.generatorCpuMs / 1000 / durationS,
   };
 }
 
@@ -132,17 +133,24 @@ export function ownCpuMs(): number {
 export async function measure(pid: number, opts: Options & { slices?: number }, onAnswer?: AnswerListener, pair?: PairedCeiling): Promise<Measurement> {
   if (pair !== undefined) return measurePaired(pid, opts, pair, onAnswer);
   const { slices: _slices, ...load } = opts;
-  const { run, cpuMs, generatorCpuMs } = await timedRun(pid, load, onAnswer);
-  return summarise(run, cpuMs, generatorCpuMs);
+  const { run, cpuMs } = await timedRun(pid, load, onAnswer);
+  return summarise(run, cpuMs);
 }
 
-async function timedRun(pid: number, opts: Options, onAnswer?: AnswerListener): Promise<{ run: LoadRun; cpuMs: number; generatorCpuMs: number }> {
+/** A load run and the server's CPU time over it. */
+interface TimedRun {
+  run: LoadRun;
+  cpuMs: number;
+}
+
+async function timedRun(pid: number, opts: Options, onAnswer?: AnswerListener): Promise<TimedRun> {
   const cpuBefore = cpuTimeMs(pid);
   const run = await runLoad(opts, onAnswer);
-  return { run, cpuMs: cpuTimeMs(pid) - cpuBefore, generatorCpuMs: run.generatorCpuMs };
+  return { run, cpuMs: cpuTimeMs(pid) - cpuBefore };
 }
 
-const median = (values: readonly number[]): number => {
+/** The median of some numbers (the mean of the middle two for an even count). */
+export const median = (values: readonly number[]): number => {
   const s = [...values].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
@@ -157,8 +165,8 @@ export function pairedRatios(pairs: Pairs): { cpu: number; rps: number } {
  * Slices taken together: counts, times and CPU added up, latency percentiles over every
  * 200 answer of every slice.
  */
-function combine(slices: readonly { run: LoadRun; cpuMs: number; generatorCpuMs: number }[]): Measurement {
-  const parts = slices.map((s) => summarise(s.run, s.cpuMs, s.generatorCpuMs));
+function combine(slices: readonly TimedRun[]): Measurement {
+  const parts = slices.map((s) => summarise(s.run, s.cpuMs));
   const latencies = new Float64Array(slices.reduce((n, s) => n + s.run.latencies.length, 0));
   let at = 0;
   for (const s of slices) {
@@ -169,7 +177,7 @@ function combine(slices: readonly { run: LoadRun; cpuMs: number; generatorCpuMs:
   const ok = parts.reduce((n, p) => n + p.ok, 0);
   const durationS = parts.reduce((n, p) => n + p.durationS, 0);
   const cpuMs = slices.reduce((n, s) => n + s.cpuMs, 0);
-  const generatorCpuMs = slices.reduce((n, s) => n + s.generatorCpuMs, 0);
+  const generatorCpuMs = slices.reduce((n, s) => n + s.run.generatorCpuMs, 0);
   return {
     rps: ok / durationS,
     p50Ms: percentile(latencies, 50),
@@ -196,8 +204,8 @@ async function measurePaired(pid: number, opts: Options & { slices?: number }, p
   const byCount = load.amount !== undefined;
   const seconds = Number(load.duration ?? MEASURE_S);
   const count = byCount ? Math.max(1, Math.min(wanted ?? 1, load.amount!)) : Math.max(1, Math.round(seconds / SLICE_S));
-  const ceiling: { run: LoadRun; cpuMs: number; generatorCpuMs: number }[] = [];
-  const own: { run: LoadRun; cpuMs: number; generatorCpuMs: number }[] = [];
+  const ceiling: TimedRun[] = [];
+  const own: TimedRun[] = [];
   let sent = 0;
   for (let i = 0; i < count; i++) {
     ceiling.push(await timedRun(pair.pid, { ...pair.request, duration: SLICE_S }));
@@ -209,8 +217,8 @@ async function measurePaired(pid: number, opts: Options & { slices?: number }, p
     } else slice = { ...load, duration: seconds / count };
     own.push(await timedRun(pid, slice, onAnswer));
   }
-  const ceilingParts = ceiling.map((s) => summarise(s.run, s.cpuMs, s.generatorCpuMs));
-  const ownParts = own.map((s) => summarise(s.run, s.cpuMs, s.generatorCpuMs));
+  const ceilingParts = ceiling.map((s) => summarise(s.run, s.cpuMs));
+  const ownParts = own.map((s) => summarise(s.run, s.cpuMs));
   return {
     ...combine(own),
     pairs: {

@@ -5,6 +5,7 @@
  * host (bench/README.md), so a target is judged on the median of several runs, not on one.
  */
 import { readFileSync } from 'node:fs';
+import { median } from './load.js';
 import type { Report } from './report.js';
 
 const files = process.argv.slice(2);
@@ -25,12 +26,6 @@ for (const report of reports) {
     byRow.set(key, entry);
   }
 }
-
-const median = (values: readonly number[]): number => {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
 
 process.stdout.write(`${reports.length} runs: ${reports.map((r) => r.date).join(', ')}\n\n`);
 process.stdout.write(`${'backend'.padEnd(9)}${'scenario'.padEnd(60)}${'CPU ratio per run'.padEnd(36)}median  target  met\n`);

@@ -271,7 +271,8 @@ export function defineStorageContract(name: string, harness: StorageHarness): vo
       it('refreshes the live grant for a later code: same seed, not created, and the new token is not stored', async () => {
         const owner = await user();
         const a = await app(owner.id);
-        const live = await s.upsertV1Grant(grantReq(owner.id, a.id));
+        const first = grantReq(owner.id, a.id);
+        const live = await s.upsertV1Grant(first);
         const c = code(a.id, owner.id);
         await s.saveAuthCode(c);
         const req = grantReq(owner.id, a.id, { now: T0 + 100, tokenExpiresAt: T0 + 5_000_000 });
@@ -279,6 +280,9 @@ export function defineStorageContract(name: string, harness: StorageHarness): vo
         assert.deepEqual(issued, { grantId: live.id, tokenSeed: live.tokenSeed, created: false });
         assert.equal(await s.findAccessToken(req.tokenHash, T0), null);
         assert.equal((await s.findGrantById(live.id))!.authorizedAt, T0 + 100);
+        // The live grant's token lives on from this authorization (§5.4), seen by another connection too.
+        assert.equal((await s.findAccessToken(first.tokenHash, T0 + 100))?.expiresAt, T0 + 5_000_000);
+        assert.equal((await peer.findAccessToken(first.tokenHash, first.tokenExpiresAt + 1))?.expiresAt, T0 + 5_000_000);
         assert.deepEqual(await s.consumeAuthCode(c.codeHash, T0 + 101), { kind: 'replayed', code: c, consumedAt: T0 + 100, grantId: live.id, grantCreated: false });
       });
 

@@ -166,7 +166,7 @@ describe('SQLite group commit', () => {
     // The refresh reached the grant and its token: authorized at the last redemption's time.
     const grantId = batch[0]!.issued!.grantId;
     assert.equal((await storage.findGrantById(grantId))?.authorizedAt, 7002);
-    assert.equal(storage.handle.prepare('SELECT expires_at FROM access_tokens WHERE grant_id = ?').pluck().get(grantId), 9_000_000_000_002);
+    assert.equal((await storage.findAccessToken(sha256Hex('token-of-join-seed-0'), 9_000_000_000_001))?.expiresAt, 9_000_000_000_002);
     // Revoked after the next code was issued: that code's redemption creates a new grant.
     await storage.saveAuthCode({ ...code(sha256Hex('join-after-revoke')), userId: owner });
     assert.equal(await storage.revokeGrant(grantId, owner, 60), true);

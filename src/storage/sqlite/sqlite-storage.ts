@@ -43,8 +43,14 @@ const SELECT_FRESH_CODE = `SELECT ${FRESH_CODE_NAMES.map((c) => `c.${c}`).join('
 const CODE_GRANT_ID = FRESH_CODE_NAMES.length;
 /** The live V1 grant of (user, app): the partial unique index grants_one_live_v1 finds it. */
 const LIVE_GRANT = `SELECT id, token_seed FROM grants WHERE user_id = ? AND app_id = ? AND dialect = 'v1' AND revoked_at IS NULL`;
-const REFRESH_GRANT = `UPDATE grants SET authorized_at = ?, flow = ?, app_name = COALESCE(?, app_name), app_version = COALESCE(?, app_version),
-   user_agent = COALESCE(?, user_agent) WHERE id = ?`;
+/**
+ * A V1 grant's refresh, its token's new expiry included: a token lookup reads the expiry
+ * from the grant when the grant has one (TOKEN_EXPIRY, migration 005, decision 0100).
+ */
+const REFRESH_GRANT = `UPDATE grants SET authorized_at = ?, token_expires_at = ?, flow = ?, app_name = COALESCE(?, app_name),
+   app_version = COALESCE(?, app_version), user_agent = COALESCE(?, user_agent) WHERE id = ?`;
+/** A token's expiry: its V1 grant's since the grant was last refreshed, else its own. */
+const TOKEN_EXPIRY = 'COALESCE(g.token_expires_at, t.expires_at)';
 const INSERT_GRANT = `INSERT INTO grants (user_id, app_id, dialect, scope, token_seed, flow, app_name, app_version, user_agent, created_at, authorized_at)
    VALUES (?, ?, 'v1', 'public', ?, ?, ?, ?, ?, ?, ?)`;
 /** The statements' texts with RETURNING, built once: the statement cache is keyed by SQL text. */
@@ -330,12 +336,10 @@ export class SqliteStorage implements Storage {
     const live = known === undefined ? (this.q(LIVE_GRANT).get(req.userId, req.appId) as Row | undefined) : known;
     if (live) {
       let row = live;
-      if (whole) row = this.q(REFRESH_GRANT_WHOLE).get(req.now, req.flow, req.appName, req.appVersion, req.userAgent, live.id) as Row;
-      else this.q(REFRESH_GRANT).run(req.now, req.flow, req.appName, req.appVersion, req.userAgent, live.id);
-      // OR IGNORE changes nothing here (no constraint can fail: expires_at is a number), and
-      // says so to SQLite: an UPDATE of possibly several rows that could abort midway opens a
-      // statement journal, and copies every page it touches that the batch wrote before.
-      this.q('UPDATE OR IGNORE access_tokens SET expires_at = ? WHERE grant_id = ?').run(req.tokenExpiresAt, live.id);
+      // The token's new expiry is written to the grant, not to the token's row: one UPDATE, one table page (decision 0100).
+      const args = [req.now, req.tokenExpiresAt, req.flow, req.appName, req.appVersion, req.userAgent, live.id];
+      if (whole) row = this.q(REFRESH_GRANT_WHOLE).get(...args) as Row;
+      else this.q(REFRESH_GRANT).run(...args);
       return { row, created: false };
     }
     // Only a grant created here needs a token of its own: minting costs a random seed, an HMAC and a hash.
@@ -385,9 +389,9 @@ export class SqliteStorage implements Storage {
 
   private loadAccessToken(tokenHash: string, now: number): TokenLookup | null {
     const r = this.q(
-      `SELECT t.grant_id, t.expires_at, g.user_id, g.app_id, g.dialect, g.scope, a.client_id
+      `SELECT t.grant_id, ${TOKEN_EXPIRY} AS expires_at, g.user_id, g.app_id, g.dialect, g.scope, a.client_id
          FROM access_tokens t JOIN grants g ON g.id = t.grant_id JOIN apps a ON a.id = g.app_id
-        WHERE t.token_hash = ? AND g.revoked_at IS NULL AND t.expires_at > ?`,
+        WHERE t.token_hash = ? AND g.revoked_at IS NULL AND ${TOKEN_EXPIRY} > ?`,
     ).get(tokenHash, now) as Row | undefined;
     return r ? rowToTokenLookup(r) : null;
   }

@@ -337,9 +337,8 @@ export class SqliteStorage implements Storage {
     if (live) {
       let row = live;
       // The token's new expiry is written to the grant, not to the token's row: one UPDATE, one table page (decision 0100).
-      const args = [req.now, req.tokenExpiresAt, req.flow, req.appName, req.appVersion, req.userAgent, live.id];
-      if (whole) row = this.q(REFRESH_GRANT_WHOLE).get(...args) as Row;
-      else this.q(REFRESH_GRANT).run(...args);
+      if (whole) row = this.q(REFRESH_GRANT_WHOLE).get(req.now, req.tokenExpiresAt, req.flow, req.appName, req.appVersion, req.userAgent, live.id) as Row;
+      else this.q(REFRESH_GRANT).run(req.now, req.tokenExpiresAt, req.flow, req.appName, req.appVersion, req.userAgent, live.id);
       return { row, created: false };
     }
     // Only a grant created here needs a token of its own: minting costs a random seed, an HMAC and a hash.

@@ -69,9 +69,10 @@ export interface LoadRun {
   result: Result;
   latencies: Float64Array;
   /**
-   * Seconds from the start (once autocannon's clients are made) to the last answer. autocannon's own `duration` ends on its
-   * next one-second sample after the last answer, so a run bounded by count (the code
-   * exchange's) would count up to a second of idle time as its own.
+   * Seconds from the start (once autocannon's clients are made) to the last answer.
+   * autocannon's own `duration` ends on its next one-second sample after the last answer,
+   * so a run bounded by count (the code exchange's) would count up to a second of idle
+   * time as its own.
    */
   answeredS: number;
   /** This process's CPU time over the same span, in milliseconds: the load generator's. */
@@ -163,10 +164,9 @@ export function pairedRatios(pairs: Pairs): { cpu: number; rps: number } {
 
 /**
  * Slices taken together: counts, times and CPU added up, latency percentiles over every
- * 200 answer of every slice.
+ * 200 answer of every slice. `parts`: each slice's own figures, in the same order.
  */
-function combine(slices: readonly TimedRun[]): Measurement {
-  const parts = slices.map((s) => summarise(s.run, s.cpuMs));
+function combine(slices: readonly TimedRun[], parts: readonly Measurement[]): Measurement {
   const latencies = new Float64Array(slices.reduce((n, s) => n + s.run.latencies.length, 0));
   let at = 0;
   for (const s of slices) {
@@ -220,11 +220,11 @@ async function measurePaired(pid: number, opts: Options & { slices?: number }, p
   const ceilingParts = ceiling.map((s) => summarise(s.run, s.cpuMs));
   const ownParts = own.map((s) => summarise(s.run, s.cpuMs));
   return {
-    ...combine(own),
+    ...combine(own, ownParts),
     pairs: {
       cpuRatios: ownParts.map((p, i) => ceilingParts[i]!.cpuUsPerOk / p.cpuUsPerOk),
       rpsRatios: ownParts.map((p, i) => p.rps / ceilingParts[i]!.rps),
-      ceiling: combine(ceiling),
+      ceiling: combine(ceiling, ceilingParts),
     },
   };
 }

@@ -18,7 +18,7 @@
  * callgrind's dumps and print where, to read with callgrind_annotate), --names (also list
  * where each scenario's instructions go, by function, JavaScript included: see
  * callgrind-names.ts; the server then runs with --perf-basic-prof, which moves the counts a
- * little, so compare builds without it).
+ * little, so compare builds without it), --rows N (how many functions --names lists, default 30).
  */
 import autocannon, { type Options, type Request } from 'autocannon';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -45,7 +45,7 @@ type Scenario = (typeof SCENARIOS)[number];
 const CONNECTIONS = 8;
 /** Pending PINs polled round-robin: at valgrind's pace one pass takes longer than a second, so none is told to slow down. */
 const PINS = 20_000;
-/** Functions listed per scenario with --names. */
+/** Functions listed per scenario with --names, unless --rows says how many. */
 const NAMED_ROWS = 30;
 /** Counted windows per scenario, after a warm-up of WARMUP_WINDOWS windows' worth of requests. */
 const WINDOWS = 5;
@@ -57,6 +57,7 @@ const options = benchOptions('instructions', {
   root: { type: 'string' },
   keep: { type: 'boolean' },
   names: { type: 'boolean' },
+  rows: { type: 'string' },
 });
 
 const log = (s: string) => process.stderr.write(`instructions: ${s}\n`);
@@ -238,12 +239,13 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const n = Number(options.requests ?? 2000);
+  const namedRows = Number(options.rows ?? NAMED_ROWS);
   const root = resolve(options.root ?? HERE);
   const onlyArg = options.only;
   const chosen = onlyArg === undefined ? [...SCENARIOS] : (onlyArg.split(',').map((s) => s.trim()) as Scenario[]);
   const unknown = chosen.filter((s) => !SCENARIOS.includes(s));
-  if (unknown.length > 0 || !Number.isInteger(n) || n < 100) {
-    log(`usage: --only ${SCENARIOS.join(',')} --requests N (at least 100) --root DIR --keep --names`);
+  if (unknown.length > 0 || !Number.isInteger(n) || n < 100 || !Number.isInteger(namedRows) || namedRows < 1) {
+    log(`usage: --only ${SCENARIOS.join(',')} --requests N (at least 100) --root DIR --keep --names [--rows N]`);
     process.exit(2);
   }
   const rows: Counted[] = [];
@@ -261,7 +263,7 @@ async function main(): Promise<void> {
   for (const r of rows) {
     if (r.named === undefined) continue;
     process.stdout.write(`\n${r.scenario}: instructions per request by function (self, median window; * optimized, ^ baseline, ~ interpreted JavaScript)\n`);
-    for (const f of r.named.slice(0, NAMED_ROWS)) process.stdout.write(`${Math.round(f.instructions).toLocaleString('en-US').padStart(9)}  ${f.name.slice(0, 140)}\n`);
+    for (const f of r.named.slice(0, namedRows)) process.stdout.write(`${Math.round(f.instructions).toLocaleString('en-US').padStart(9)}  ${f.name.slice(0, 140)}\n`);
   }
   const problems = rows.flatMap((r) => r.problems.map((p) => `${r.scenario}: ${p}`));
   for (const p of problems) process.stdout.write(`FAILED ${p}\n`);

@@ -15,12 +15,13 @@ export class JsonTexts<K extends object> {
   constructor(private readonly body: (record: K) => unknown) {}
 
   of(record: K): string | undefined {
-    if (!Object.isFrozen(record)) return undefined;
+    // A record with a kept text was frozen when it was kept, and stays frozen: asking
+    // Object.isFrozen only before keeping a text saves it on every call that finds one.
     let text = this.texts.get(record);
-    if (text === undefined) {
-      text = JSON.stringify(this.body(record));
-      this.texts.set(record, text);
-    }
+    if (text !== undefined) return text;
+    if (!Object.isFrozen(record)) return undefined;
+    text = JSON.stringify(this.body(record));
+    this.texts.set(record, text);
     return text;
   }
 }

@@ -25,4 +25,14 @@ describe('JSON answers kept as text by record (decision 0087)', () => {
     open.n = 4;
     assert.equal(texts.of(open), undefined);
   });
+
+  it('a record left to the caller gets its text once it is frozen', () => {
+    const texts = new JsonTexts<{ n: number }>((r) => ({ n: r.n }));
+    const record = { n: 5 };
+    assert.equal(texts.of(record), undefined);
+    record.n = 6;
+    Object.freeze(record);
+    assert.equal(texts.of(record), '{"n":6}');
+    assert.equal(texts.of(record), '{"n":6}');
+  });
 });

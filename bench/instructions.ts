@@ -18,7 +18,10 @@
  * callgrind's dumps and print where, to read with callgrind_annotate), --names (also list
  * where each scenario's instructions go, by function, JavaScript included: see
  * callgrind-names.ts; the server then runs with --perf-basic-prof, which moves the counts a
- * little, so compare builds without it), --rows N (how many functions --names lists, default 30).
+ * little, so compare builds without it), --rows N (how many functions --names lists, default 30),
+ * --caches (callgrind also simulates the CPU's caches, much slower: the median window's
+ * first-level instruction and data cache misses per request are printed too; a simulated
+ * cache, for comparing two scenarios or builds, not this machine's).
  */
 import autocannon, { type Options, type Request } from 'autocannon';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -28,6 +31,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openStorage } from '../src/storage/open.js';
 import { sqliteBackend } from './backends.js';
+import { dumpTotals, type CacheMisses } from './callgrind-dump.js';
 import { namedSelfCosts, parsePerfMap } from './callgrind-names.js';
 import { KEYFOB_READY, keyfobServe } from './keyfob-process.js';
 import { benchOptions } from './options.js';
@@ -58,6 +62,7 @@ const options = benchOptions('instructions', {
   keep: { type: 'boolean' },
   names: { type: 'boolean' },
   rows: { type: 'string' },
+  caches: { type: 'boolean' },
 });
 
 const log = (s: string) => process.stderr.write(`instructions: ${s}\n`);
@@ -70,16 +75,16 @@ async function load(opts: Options, amount: number, statuses: Map<number, number>
 }
 
 /** The main thread's instruction count in each dump callgrind wrote (`callgrind.out.<pid>.<n>-01`), in dump order. */
-function mainThreadInstructions(dir: string): { file: string; total: number }[] {
+function mainThreadInstructions(dir: string): { file: string; total: number; misses?: CacheMisses }[] {
   const files = readdirSync(dir)
     .map((f) => ({ f, m: /\.(\d+)-01$/.exec(f) }))
     .filter((x): x is { f: string; m: RegExpExecArray } => x.m !== null)
     .sort((a, b) => Number(a.m[1]) - Number(b.m[1]));
   if (files.length === 0) throw new Error(`callgrind wrote no dump for the main thread in ${dir}`);
   return files.map(({ f }) => {
-    const m = /^(?:summary|totals): (\d+)/m.exec(readFileSync(join(dir, f), 'utf8'));
-    if (!m) throw new Error(`no instruction total in ${f}`);
-    return { file: join(dir, f), total: Number(m[1]) };
+    const totals = dumpTotals(readFileSync(join(dir, f), 'utf8'));
+    if (totals === null) throw new Error(`no instruction total in ${f}`);
+    return { file: join(dir, f), total: totals.instructions, misses: totals.misses };
   });
 }
 
@@ -87,6 +92,8 @@ interface Counted {
   scenario: Scenario;
   /** Instructions per request in each counted window, sorted. */
   windows: number[];
+  /** With --caches: the median window's first-level cache misses per request. */
+  misses?: CacheMisses;
   /** With --names: the median window's instructions per request by function, most first. */
   named?: { name: string; instructions: number }[];
   problems: string[];
@@ -124,6 +131,7 @@ async function count(
       '--smc-check=all-non-file',
       '--instr-atstart=no',
       '--separate-threads=yes',
+      ...(options.caches ? ['--cache-sim=yes'] : []),
       `--callgrind-out-file=${join(dir, 'callgrind.out.%p')}`,
       process.execPath,
       // Node writes /tmp/perf-<pid>.map, which names V8's generated code (callgrind-names.ts).
@@ -152,13 +160,15 @@ async function count(
       .slice(-WINDOWS)
       .sort((a, b) => a.total - b.total);
     const windows = dumps.map((d) => Math.round(d.total / n));
+    const middle = median(dumps).misses;
+    const misses = middle === undefined ? undefined : { instruction: middle.instruction / n, data: middle.data / n };
     const named = options.names ? nameInstructions(median(dumps).file, child.pid, n) : undefined;
     const problems: string[] = [];
     const total = (WARMUP_WINDOWS + WINDOWS) * n;
     const ok = statuses.get(200) ?? 0;
     if (ok !== total) problems.push(`${ok} of ${total} answers were 200 (${JSON.stringify(Object.fromEntries(statuses))})`);
     if (bad > 0) problems.push(`${bad} answers had an unexpected body`);
-    return { scenario, windows, named, problems };
+    return { scenario, windows, misses, named, problems };
   } finally {
     child.proc.kill('SIGKILL');
     await new Promise((r) => (child.proc.exitCode !== null || child.proc.signalCode !== null ? r(null) : child.proc.once('exit', r)));
@@ -245,7 +255,7 @@ async function main(): Promise<void> {
   const chosen = onlyArg === undefined ? [...SCENARIOS] : (onlyArg.split(',').map((s) => s.trim()) as Scenario[]);
   const unknown = chosen.filter((s) => !SCENARIOS.includes(s));
   if (unknown.length > 0 || !Number.isInteger(n) || n < 100 || !Number.isInteger(namedRows) || namedRows < 1) {
-    log(`usage: --only ${SCENARIOS.join(',')} --requests N (at least 100) --root DIR --keep --names [--rows N]`);
+    log(`usage: --only ${SCENARIOS.join(',')} --requests N (at least 100) --root DIR --keep --names [--rows N] --caches`);
     process.exit(2);
   }
   const rows: Counted[] = [];
@@ -254,11 +264,14 @@ async function main(): Promise<void> {
     rows.push(scenario.startsWith('ceiling') ? await countCeiling(scenario as 'ceiling', n) : await countKeyfob(scenario as 'token-validation', root, n));
   }
   const bare = rows.find((r) => r.scenario === 'ceiling');
-  process.stdout.write(`keyfob build: ${root}\n${WINDOWS} windows of ${n} requests each\n\nscenario          instructions/request (median)  lowest–highest window   ×ceiling\n`);
+  const caches = rows.some((r) => r.misses !== undefined);
+  const cacheHead = caches ? '  L1i misses/req  L1d misses/req' : '';
+  process.stdout.write(`keyfob build: ${root}\n${WINDOWS} windows of ${n} requests each\n\nscenario          instructions/request (median)  lowest–highest window   ×ceiling${cacheHead}\n`);
   for (const r of rows) {
     const ratio = bare === undefined ? '' : (median(bare.windows) / median(r.windows)).toFixed(3);
     const spread = `${r.windows[0]!.toLocaleString('en-US')}–${r.windows.at(-1)!.toLocaleString('en-US')}`;
-    process.stdout.write(`${r.scenario.padEnd(18)}${median(r.windows).toLocaleString('en-US').padStart(29)}  ${spread.padStart(21)}  ${ratio.padStart(8)}\n`);
+    const missCols = r.misses === undefined ? '' : `${Math.round(r.misses.instruction).toLocaleString('en-US').padStart(16)}${Math.round(r.misses.data).toLocaleString('en-US').padStart(16)}`;
+    process.stdout.write(`${r.scenario.padEnd(18)}${median(r.windows).toLocaleString('en-US').padStart(29)}  ${spread.padStart(21)}  ${ratio.padStart(8)}${missCols}\n`);
   }
   for (const r of rows) {
     if (r.named === undefined) continue;

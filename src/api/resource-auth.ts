@@ -44,12 +44,12 @@ const V1_BEARER = /^[Bb][Ee][Aa][Rr][Ee][Rr] +([0-9a-f]{64})\s*$/;
  * The V1 token in an `Authorization` header, or null when the header has no V1 token's shape.
  *
  * What clients send nearly always, `Bearer`, one space and 64 characters, is taken as it
- * is, without testing the 64 for lower-case hex: a regular expression over them cost
- * about 1,500 instructions of a 94,000-instruction token check (bench/README.md, tenth
- * round), and it decides nothing there. Tokens are stored as SHA-256 digests of
- * lower-case hex, so 64 characters of anything else hash to a digest no stored token has
- * and are refused like any unknown token (401 user_token_failed). Every other header is
- * held to V1_BEARER, and only those 64 characters ever reach the storage, hashed.
+ * is, without testing the 64 for lower-case hex (docs/decisions/0101): a regular
+ * expression over them cost about 1,500 instructions of a 94,000-instruction token check
+ * (bench/README.md, tenth round), and decides nothing there. Tokens are stored as SHA-256
+ * digests of lower-case hex, so 64 characters of anything else hash to a digest no stored
+ * token has, and are refused like any unknown token (401 user_token_failed). Every other
+ * header is held to V1_BEARER. Only the digest ever reaches the storage.
  */
 export function sentV1Token(header: string | undefined): string | null {
   if (header === undefined) return null;

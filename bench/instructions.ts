@@ -160,9 +160,9 @@ async function count(
       .slice(-WINDOWS)
       .sort((a, b) => a.total - b.total);
     const windows = dumps.map((d) => Math.round(d.total / n));
-    const middle = median(dumps).misses;
-    const misses = middle === undefined ? undefined : { instruction: middle.instruction / n, data: middle.data / n };
-    const named = options.names ? nameInstructions(median(dumps).file, child.pid, n) : undefined;
+    const middle = median(dumps);
+    const misses = middle.misses === undefined ? undefined : { instruction: middle.misses.instruction / n, data: middle.misses.data / n };
+    const named = options.names ? nameInstructions(middle.file, child.pid, n) : undefined;
     const problems: string[] = [];
     const total = (WARMUP_WINDOWS + WINDOWS) * n;
     const ok = statuses.get(200) ?? 0;

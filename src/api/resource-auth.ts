@@ -41,7 +41,8 @@ function checkRate(reply: FastifyReply, r: RateResult): void {
 const V1_BEARER = /^[Bb][Ee][Aa][Rr][Ee][Rr] +([0-9a-f]{64})\s*$/;
 
 /**
- * The V1 token in an `Authorization` header, or null when the header has no V1 token's shape.
+ * The token an `Authorization` header carries, to be hashed and looked up, or null when the
+ * header is of no shape a V1 token can come in.
  *
  * What clients send nearly always, `Bearer`, one space and 64 characters, is taken as it
  * is, without testing the 64 for lower-case hex (docs/decisions/0101): a regular

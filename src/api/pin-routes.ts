@@ -17,8 +17,14 @@ const answerTexts = new JsonTexts<object>((answer) => answer);
 export function registerPinRoutes(app: FastifyInstance, services: Services): void {
   const verificationUri = `${services.config.webUrl}/pin`;
 
-  // Codes and tokens must not be kept by any cache (RFC 6749 §5.1 spirit); the 429 says when to retry.
-  const noStore = (reply: FastifyReply) => reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+  // No PIN answer may be kept by a cache: a kept "Authorization pending" would hide the
+  // approval (RFC 9111 §5.2.2.5). Answers that carry a user code or a token also get
+  // HTTP/1.0's Pragma, as RFC 6749 §5.1 asks of token answers (decision 0102).
+  const noStore = (reply: FastifyReply) => reply.header('cache-control', 'no-store');
+  const sensitive = <T extends { result: string }>(reply: FastifyReply, answer: T): T => {
+    if (answer.result === 'OK') reply.header('pragma', 'no-cache');
+    return answer;
+  };
   const withRetryAfter = async <T>(reply: FastifyReply, fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn();
@@ -33,7 +39,7 @@ export function registerPinRoutes(app: FastifyInstance, services: Services): voi
     const redirect = readNonEmpty(request.query as Record<string, unknown>, 'redirect');
     noStore(reply);
     return withRetryAfter(reply, () =>
-      startPin(services, { app: client, redirect, meta: requestMeta(request), ip: request.ip, verificationUri }),
+      startPin(services, { app: client, redirect, meta: requestMeta(request), ip: request.ip, verificationUri }).then((answer) => sensitive(reply, answer)),
     );
   });
 
@@ -51,13 +57,15 @@ export function registerPinRoutes(app: FastifyInstance, services: Services): voi
       return withRetryAfter(reply, () =>
         together.then((read) => {
           noStore(reply);
-          return answerPollRead(services, { rawCode: request.params.user_code, meta: () => requestMeta(request), ip: request.ip, verificationUri }, read);
+          const answer = answerPollRead(services, { rawCode: request.params.user_code, meta: () => requestMeta(request), ip: request.ip, verificationUri }, read);
+          return answer instanceof Promise ? answer.then((a) => sensitive(reply, a)) : sensitive(reply, answer);
         }),
       );
     }
     const client = resolvePinClient(services, clientId);
     const answer = client instanceof Promise ? client.then((c) => poll(request, reply, c)) : poll(request, reply, client);
-    if (answer instanceof Promise) return withRetryAfter(reply, () => answer);
+    if (answer instanceof Promise) return withRetryAfter(reply, () => answer.then((a) => sensitive(reply, a)));
+    sensitive(reply, answer);
     // "Authorization pending" and "Slow down" are frozen constants: sent as text kept once.
     const text = answerTexts.of(answer);
     return text === undefined ? answer : reply.type(JSON_TYPE).send(text);

@@ -56,6 +56,13 @@ export class PinPollTable {
   private mask = MIN_ROWS - 1;
   private used = 0;
   private epoch = 0;
+  /**
+   * The code whose row was found last, and that row's offset: a pending poll finds its row
+   * to read the state, then again to note the answer. Rows move only in a rebuild, which
+   * clears this.
+   */
+  private lastCode: string | null = null;
+  private lastAt = -1;
 
   /** Every state held is stale from now on; answer times are kept. */
   stale(): void {
@@ -71,6 +78,8 @@ export class PinPollTable {
   fresh(userCode: string): PinPollState | undefined {
     const at = this.rowOf(userCode);
     if (at < 0 || this.rows[at + EPOCH] !== this.epoch) return undefined;
+    this.lastCode = userCode;
+    this.lastAt = at;
     return this.stateAt(at, userCode);
   }
 
@@ -95,12 +104,14 @@ export class PinPollTable {
     r[at + EXPIRES] = state.expiresAt;
     r[at + GRANT] = state.grantId ?? Number.NaN;
     r[at + POLLED] = state.lastPolledAt ?? Number.NaN;
+    this.lastCode = userCode;
+    this.lastAt = at;
     return { ...state, answeredAt: r[at + ANSWERED]! };
   }
 
   /** Notes that this process answered a poll of the code at `at`; ignored for a code it holds no row for. */
   noteAnswered(userCode: string, at: number): void {
-    const i = this.rowOf(userCode);
+    const i = userCode === this.lastCode ? this.lastAt : this.rowOf(userCode);
     if (i >= 0) this.rows[i + ANSWERED] = at;
   }
 
@@ -180,6 +191,7 @@ export class PinPollTable {
    */
   private rebuild(now: number): void {
     const old = this.rows;
+    this.lastCode = null;
     let kept = 0;
     for (let at = 0; at < old.length; at += ROW) if (old[at + KEY] !== 0 && old[at + EXPIRES]! > now) kept += 1;
     let rows = MIN_ROWS;

@@ -49,6 +49,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         assert.equal(res.status, 200);
         assert.match(String(res.headers.get('content-type')), /^application\/json/);
         assert.equal(res.headers.get('cache-control'), 'no-store');
+        assert.equal(res.headers.get('pragma'), 'no-cache');
         assertInitShape(kf, (await res.json()) as Record<string, unknown>);
       });
 
@@ -123,6 +124,34 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         const again = await pollPin(kf, fx.public.clientId, pin.user_code);
         assertInitShape(kf, again.body);
         assert.notEqual(again.body.user_code, pin.user_code);
+      });
+
+      it('keeps every answer out of caches, with Pragma on those that carry a code or a token (decision 0102)', async () => {
+        const pin = await startPinOk(kf, fx.public.clientId);
+        const uncached = (answer: { headers: Headers }, pragma: string | null) => {
+          assert.equal(answer.headers.get('cache-control'), 'no-store');
+          assert.equal(answer.headers.get('pragma'), pragma);
+        };
+        const first = await pollPin(kf, fx.public.clientId, pin.user_code);
+        assert.deepEqual(first.body, { result: 'KO', message: 'Authorization pending' });
+        uncached(first, null);
+        clock.advance(5000);
+        const steady = await pollPin(kf, fx.public.clientId, pin.user_code);
+        assert.deepEqual(steady.body, { result: 'KO', message: 'Authorization pending' });
+        uncached(steady, null);
+        const slow = await pollPin(kf, fx.public.clientId, pin.user_code);
+        assert.deepEqual(slow.body, { result: 'KO', message: 'Slow down' });
+        uncached(slow, null);
+        assert.equal((await answerPin(agent, pin.user_code, 'approve')).status, 200);
+        clock.advance(5000);
+        const token = await pollPin(kf, fx.public.clientId, pin.user_code);
+        assert.equal(token.body.result, 'OK');
+        assert.match(String(token.body.access_token), /^[0-9a-f]{64}$/);
+        uncached(token, 'no-cache');
+        clock.advance(5000);
+        const fresh = await pollPin(kf, fx.public.clientId, pin.user_code);
+        assertInitShape(kf, fresh.body);
+        uncached(fresh, 'no-cache');
       });
 
       it('answers "Slow down" to polls less than a second apart, and normally at one second even inside interval', async () => {

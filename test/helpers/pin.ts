@@ -23,9 +23,9 @@ export async function startPinOk(kf: TestKeyfob, clientId: string, extra: Record
   return (await res.json()) as PinInit;
 }
 
-export async function pollPin(kf: TestKeyfob, clientId: string, userCode: string): Promise<{ status: number; body: Record<string, unknown> }> {
+export async function pollPin(kf: TestKeyfob, clientId: string, userCode: string): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
   const res = await fetch(`${kf.apiUrl}/oauth/pin/${encodeURIComponent(userCode)}?client_id=${clientId}`);
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  return { status: res.status, body: (await res.json()) as Record<string, unknown>, headers: res.headers };
 }
 
 /** The hidden fields of the /pin/confirm form on a confirm page. */

@@ -89,6 +89,20 @@ describe('PinPollTable', () => {
     assert.equal(t.fresh(codeOf(5)), undefined);
   });
 
+  it('notes an answer on the row of the code it names, whichever code was read last, across rebuilds', () => {
+    const t = new PinPollTable();
+    for (let n = 0; n < 600; n += 1) t.store(codeOf(n), pending(codeOf(n)), T, true);
+    assert.ok(t.fresh(codeOf(1)));
+    t.noteAnswered(codeOf(2), T + 2);
+    t.noteAnswered(codeOf(1), T + 1);
+    // Grows past its first size: rows move; the last code stored is noted on its new row.
+    for (let n = 600; n < 5_000; n += 1) t.store(codeOf(n), pending(codeOf(n)), T, true);
+    t.noteAnswered(codeOf(4_999), T + 3);
+    t.noteAnswered(codeOf(0), T + 4);
+    const answered = new Map([[0, T + 4], [1, T + 1], [2, T + 2], [4_999, T + 3]]);
+    for (let n = 0; n < 5_000; n += 1) assert.equal(t.fresh(codeOf(n))?.answeredAt, answered.get(n) ?? NONE, `code ${n}`);
+  });
+
   it('drops the rows of expired PINs when it fills, and keeps the live ones with their answer times', () => {
     const t = new PinPollTable();
     for (let n = 0; n < 50_000; n += 1) t.store(codeOf(n), pending(codeOf(n), T + 10), T, true);

@@ -21,7 +21,9 @@
  * little, so compare builds without it), --rows N (how many functions --names lists, default 30),
  * --caches (callgrind also simulates the CPU's caches, much slower: the median window's
  * first-level instruction and data cache misses per request are printed too; a simulated
- * cache, for comparing two scenarios or builds, not this machine's).
+ * cache, for comparing two scenarios or builds, not this machine's), --after-tokens N (the
+ * PIN-polling server first answers N token checks, as in a full timed run, where the polls
+ * come after the token-validation scenario).
  */
 import autocannon, { type Options, type Request } from 'autocannon';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -63,7 +65,11 @@ const options = benchOptions('instructions', {
   names: { type: 'boolean' },
   rows: { type: 'string' },
   caches: { type: 'boolean' },
+  'after-tokens': { type: 'string' },
 });
+
+/** With --after-tokens N: the PIN server first answers N token checks, as a full timed run's does before its polls. */
+const afterTokens = Number(options['after-tokens'] ?? 0);
 
 const log = (s: string) => process.stderr.write(`instructions: ${s}\n`);
 
@@ -121,6 +127,7 @@ async function count(
   request: (amount: number) => Promise<Options>,
   n: number,
   checkBody?: (body: string) => boolean,
+  before?: { opts: Options; amount: number },
 ): Promise<Counted> {
   const dir = mkdtempSync(join(tmpdir(), 'keyfob-callgrind-'));
   const child: Child = await startChild(
@@ -147,6 +154,7 @@ async function count(
       ? o
       : { ...o, requests: (o.requests ?? [{}]).map((r: Request) => ({ ...r, onResponse: (status: number, body: string) => void (status === 200 && checkBody(body) ? 0 : bad++) })) };
   try {
+    if (before !== undefined) await load(before.opts, before.amount, statuses);
     await load(withCheck(await request(WARMUP_WINDOWS * n)), WARMUP_WINDOWS * n, statuses);
     execFileSync('callgrind_control', ['--instr=on', String(child.pid)], { stdio: 'ignore' });
     for (let w = 0; w < WINDOWS; w++) {
@@ -164,7 +172,7 @@ async function count(
     const misses = middle.misses === undefined ? undefined : { instruction: middle.misses.instruction / n, data: middle.misses.data / n };
     const named = options.names ? nameInstructions(middle.file, child.pid, n) : undefined;
     const problems: string[] = [];
-    const total = (WARMUP_WINDOWS + WINDOWS) * n;
+    const total = (WARMUP_WINDOWS + WINDOWS) * n + (before?.amount ?? 0);
     const ok = statuses.get(200) ?? 0;
     if (ok !== total) problems.push(`${ok} of ${total} answers were 200 (${JSON.stringify(Object.fromEntries(statuses))})`);
     if (bad > 0) problems.push(`${bad} answers had an unexpected body`);
@@ -236,6 +244,7 @@ async function countKeyfob(scenario: 'token-validation' | 'code-exchange' | 'pin
       }),
       n,
       (body) => body === PENDING_BODY,
+      afterTokens > 0 ? { opts: settingsRequest(url, fx.clientId, fx.token), amount: afterTokens } : undefined,
     );
   } finally {
     await storage.close();
@@ -254,8 +263,8 @@ async function main(): Promise<void> {
   const onlyArg = options.only;
   const chosen = onlyArg === undefined ? [...SCENARIOS] : (onlyArg.split(',').map((s) => s.trim()) as Scenario[]);
   const unknown = chosen.filter((s) => !SCENARIOS.includes(s));
-  if (unknown.length > 0 || !Number.isInteger(n) || n < 100 || !Number.isInteger(namedRows) || namedRows < 1) {
-    log(`usage: --only ${SCENARIOS.join(',')} --requests N (at least 100) --root DIR --keep --names [--rows N] --caches`);
+  if (unknown.length > 0 || !Number.isInteger(n) || n < 100 || !Number.isInteger(namedRows) || namedRows < 1 || !Number.isInteger(afterTokens) || afterTokens < 0) {
+    log(`usage: --only ${SCENARIOS.join(',')} --requests N (at least 100) --root DIR --keep --names [--rows N] --caches --after-tokens N`);
     process.exit(2);
   }
   const rows: Counted[] = [];

@@ -57,11 +57,12 @@ export class PinPollTable {
   private used = 0;
   private epoch = 0;
   /**
-   * The code whose row was found last, and that row's offset: a pending poll finds its row
-   * to read the state, then again to note the answer. Rows move only in a rebuild, which
-   * clears this.
+   * The key of the row found last, and that row's offset (-1 and -1: none): a pending poll
+   * finds its row to read the state, then again to note the answer. Keys are compared, not
+   * codes (no code is compared as text in the process, test/unit/timing-safe.test.ts). Rows
+   * move only in a rebuild, which clears this.
    */
-  private lastCode: string | null = null;
+  private lastKey = -1;
   private lastAt = -1;
 
   /** Every state held is stale from now on; answer times are kept. */
@@ -76,9 +77,10 @@ export class PinPollTable {
 
   /** The state held for the code if it was read in the current epoch, else undefined. */
   fresh(userCode: string): PinPollState | undefined {
-    const at = this.rowOf(userCode);
+    const key = keyOf(userCode);
+    const at = key < 0 ? -1 : this.find(key);
     if (at < 0 || this.rows[at + EPOCH] !== this.epoch) return undefined;
-    this.lastCode = userCode;
+    this.lastKey = key;
     this.lastAt = at;
     return this.stateAt(at, userCode);
   }
@@ -104,14 +106,16 @@ export class PinPollTable {
     r[at + EXPIRES] = state.expiresAt;
     r[at + GRANT] = state.grantId ?? Number.NaN;
     r[at + POLLED] = state.lastPolledAt ?? Number.NaN;
-    this.lastCode = userCode;
+    this.lastKey = key;
     this.lastAt = at;
     return { ...state, answeredAt: r[at + ANSWERED]! };
   }
 
   /** Notes that this process answered a poll of the code at `at`; ignored for a code it holds no row for. */
   noteAnswered(userCode: string, at: number): void {
-    const i = userCode === this.lastCode ? this.lastAt : this.rowOf(userCode);
+    const key = keyOf(userCode);
+    // A key below 0 (no well-formed code) has no row; lastKey is -1 only with lastAt -1.
+    const i = key === this.lastKey ? this.lastAt : key < 0 ? -1 : this.find(key);
     if (i >= 0) this.rows[i + ANSWERED] = at;
   }
 
@@ -191,7 +195,8 @@ export class PinPollTable {
    */
   private rebuild(now: number): void {
     const old = this.rows;
-    this.lastCode = null;
+    this.lastKey = -1;
+    this.lastAt = -1;
     let kept = 0;
     for (let at = 0; at < old.length; at += ROW) if (old[at + KEY] !== 0 && old[at + EXPIRES]! > now) kept += 1;
     let rows = MIN_ROWS;

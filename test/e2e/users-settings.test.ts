@@ -104,6 +104,19 @@ describe('/users/settings (reference §9)', () => {
     assert.equal(err.headers.get('access-control-allow-origin'), '*', 'errors carry CORS headers too');
     assert.match(err.headers.get('access-control-expose-headers') ?? '', /Retry-After/);
   });
+
+  it('finds its route as a walk of the route tree would: percent-encoded paths decoded, nothing else folded (decision 0103)', async () => {
+    const q = `?client_id=${fx.confidential.clientId}`;
+    const headers = { authorization: `Bearer ${token}` };
+    await expectSettings(await fetch(`${kf.apiUrl}/users/%73ettings${q}`, { headers }));
+    await expectSettings(await fetch(`${kf.apiUrl}/%75sers/settings${q}`, { headers }));
+    for (const path of ['/users/settings/', '/Users/settings', '/users//settings', '/users/setting', '/users/settingss', '/users/settings%20', '/users']) {
+      const res = await fetch(`${kf.apiUrl}${path}${q}`, { headers });
+      assert.equal(res.status, 404, path);
+      const body = (await res.json()) as { error: string; code: number; message: string };
+      assert.deepEqual([body.error, body.code], ['url_failed', 404], path);
+    }
+  });
 });
 
 describe('per-second API limits (reference §10.4)', () => {

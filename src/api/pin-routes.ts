@@ -68,6 +68,9 @@ export function registerPinRoutes(app: FastifyInstance, services: Services): voi
     sensitive(reply, answer);
     // "Authorization pending" and "Slow down" are frozen constants: sent as text kept once.
     const text = answerTexts.of(answer);
-    return text === undefined ? answer : reply.type(JSON_TYPE).send(text);
+    if (text === undefined) return answer;
+    // Nothing returned once sent: a returned reply is awaited through its then() (users-settings-route.ts).
+    reply.type(JSON_TYPE).send(text);
+    return undefined;
   });
 }

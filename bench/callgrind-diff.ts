@@ -19,17 +19,16 @@ import { namedSelfCosts, parsePerfMap } from './callgrind-names.js';
 
 const EVENTS = ['Ir', 'I1mr', 'D1mr', 'D1mw'];
 const USAGE = `usage: callgrind-diff.ts --event ${EVENTS.join('|')} --requests N (per window) [--rows N] A_DIR A_MAP B_DIR B_MAP\n`;
-
-function args(): ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>> {
-  try {
-    return parseArgs({ options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (err) {
-    process.stderr.write(`callgrind-diff: ${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
-    process.exit(2);
-  }
-}
 const OPTIONS = { event: { type: 'string' }, requests: { type: 'string' }, rows: { type: 'string' } } as const;
-const { values: options, positionals } = args();
+
+let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>;
+try {
+  parsed = parseArgs({ options: OPTIONS, allowPositionals: true, strict: true });
+} catch (err) {
+  process.stderr.write(`callgrind-diff: ${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
+  process.exit(2);
+}
+const { values: options, positionals } = parsed;
 const event = options.event ?? 'Ir';
 const requests = Number(options.requests);
 const rows = Number(options.rows ?? 30);

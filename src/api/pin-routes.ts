@@ -4,7 +4,7 @@ import { answerPollRead, PinRateLimitError, pollPin, readPollTogether, resolvePi
 import { readNonEmpty } from '../oauth/params.js';
 import type { Services } from '../services.js';
 import { requestClientId, requestMeta } from './client.js';
-import { JSON_TYPE, JsonTexts } from './json-text.js';
+import { JsonTexts, sendJsonText } from './json-text.js';
 
 /** The poll answers' texts, for the frozen ones (decision 0087). */
 const answerTexts = new JsonTexts<object>((answer) => answer);
@@ -68,9 +68,6 @@ export function registerPinRoutes(app: FastifyInstance, services: Services): voi
     sensitive(reply, answer);
     // "Authorization pending" and "Slow down" are frozen constants: sent as text kept once.
     const text = answerTexts.of(answer);
-    if (text === undefined) return answer;
-    // Nothing returned once sent: a returned reply is awaited through its then() (users-settings-route.ts).
-    reply.type(JSON_TYPE).send(text);
-    return undefined;
+    return text === undefined ? answer : sendJsonText(reply, text);
   });
 }

@@ -20,21 +20,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openStorage } from '../src/storage/open.js';
-import { sqliteBackend } from './backends.js';
-import { startKeyfobProcess } from './keyfob-process.js';
 import { benchOptions } from './options.js';
 import { calleesOf, inclusiveShares, parsePerfScript, selfShares, type Share } from './perf-stacks.js';
-import { pinSelf } from './proc.js';
-import { runCodeExchange } from './scenarios/code-exchange.js';
-import { runPinPolling } from './scenarios/pin-polling.js';
-import { runTokenValidation } from './scenarios/token-validation.js';
-import type { ScenarioContext, ScenarioResult } from './scenarios/types.js';
-import { seedFixture } from './seed.js';
+import { runSingleScenario, SINGLE_SCENARIOS, type SingleScenario } from './single-scenario.js';
 
 const HERE = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const SCENARIOS = ['token-validation', 'code-exchange', 'pin-polling'] as const;
-type Scenario = (typeof SCENARIOS)[number];
 
 const options = benchOptions('perf-record', {
   scenario: { type: 'string' },
@@ -58,21 +48,14 @@ function positive(name: string, value: string | undefined, fallback: number): nu
   return n;
 }
 
-const scenario = (options.scenario ?? 'code-exchange') as Scenario;
-if (!SCENARIOS.includes(scenario)) fail(`--scenario is one of ${SCENARIOS.join(', ')}`);
+const scenario = (options.scenario ?? 'code-exchange') as SingleScenario;
+if (!SINGLE_SCENARIOS.includes(scenario)) fail(`--scenario is one of ${SINGLE_SCENARIOS.join(', ')}`);
 const seconds = positive('seconds', options.seconds, 6);
 const delay = positive('delay', options.delay, 4);
 const depth = Math.round(positive('depth', options.depth, 1));
 const rows = Math.round(positive('rows', options.rows, 30));
 const root = resolve(options.root ?? HERE);
 if (spawnSync('perf', ['--version'], { stdio: 'ignore' }).status !== 0) fail('perf is not installed (Debian: apt-get install linux-perf)');
-
-/** The scenario, run long enough to cover the delay and the recording. */
-async function runScenario(ctx: ScenarioContext, s: number): Promise<ScenarioResult> {
-  if (scenario === 'code-exchange') return runCodeExchange(ctx, s);
-  if (scenario === 'pin-polling') return (await runPinPolling(ctx, s)).results.at(-1)!;
-  return runTokenValidation(ctx, s);
-}
 
 function record(pid: number, file: string): Promise<void> {
   const perf = spawn('perf', ['record', '-q', '-e', 'cpu-clock', '-F', '4000', '-g', '-p', String(pid), '-o', file, '--', 'sleep', String(seconds)], { stdio: 'inherit' });
@@ -89,24 +72,16 @@ function table(title: string, shares: readonly Share[], usPerPercent: number): s
 }
 
 async function main(): Promise<void> {
-  pinSelf(1);
   const dir = mkdtempSync(join(tmpdir(), 'keyfob-perf-'));
   const file = join(dir, 'perf.data');
-  const backend = sqliteBackend();
-  const storage = await openStorage(backend.database);
-  await storage.migrate();
-  const fixture = await seedFixture(storage);
-  const kf = await startKeyfobProcess({ database: backend.database, core: 0, root, nodeArgs: ['--perf-basic-prof'] });
-  let result: ScenarioResult;
-  try {
-    const recorded = new Promise<void>((done, failed) => setTimeout(() => record(kf.pid, file).then(done, failed), delay * 1000));
-    result = await runScenario({ kf, storage, fixture }, Math.ceil(delay + seconds + 2));
-    await recorded;
-  } finally {
-    await kf.stop();
-    await storage.close();
-    await backend.cleanup();
-  }
+  // Long enough to cover the delay and the recording.
+  const result = await runSingleScenario({
+    scenario,
+    seconds: Math.ceil(delay + seconds + 2),
+    root,
+    nodeArgs: ['--perf-basic-prof'],
+    during: (kf) => new Promise<void>((done, failed) => setTimeout(() => record(kf.pid, file).then(done, failed), delay * 1000)),
+  });
   const script = spawnSync('perf', ['script', '-i', file, '-F', 'comm,ip,sym'], { encoding: 'utf8', maxBuffer: 1 << 30 });
   if (script.status !== 0) fail(`perf script failed: ${script.stderr}`);
   const stacks = parsePerfScript(script.stdout);

@@ -9,15 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openStorage } from '../src/storage/open.js';
-import { sqliteBackend } from './backends.js';
-import { startKeyfobProcess } from './keyfob-process.js';
-import { pinSelf } from './proc.js';
-import { runCodeExchange } from './scenarios/code-exchange.js';
-import { runPinPolling } from './scenarios/pin-polling.js';
-import { runTokenValidation } from './scenarios/token-validation.js';
-import type { ScenarioContext } from './scenarios/types.js';
-import { seedFixture } from './seed.js';
+import { runSingleScenario, SINGLE_SCENARIOS, type SingleScenario } from './single-scenario.js';
 
 interface ProfileNode {
   id: number;
@@ -68,25 +60,12 @@ function summarise(profile: Profile, top: number): string {
 }
 
 async function main(): Promise<void> {
-  const scenario = process.argv[2] ?? 'token-validation';
-  pinSelf(1);
-  const backend = sqliteBackend();
+  const scenario = (process.argv[2] ?? 'token-validation') as SingleScenario;
+  if (!SINGLE_SCENARIOS.includes(scenario)) throw new Error(`scenario is one of ${SINGLE_SCENARIOS.join(', ')}`);
   const dir = mkdtempSync(join(tmpdir(), 'keyfob-prof-'));
-  const storage = await openStorage(backend.database);
-  await storage.migrate();
-  const fixture = await seedFixture(storage);
-  const kf = await startKeyfobProcess({ database: backend.database, core: 0, root: ROOT, nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir] });
-  const ctx: ScenarioContext = { kf, storage, fixture };
-  try {
-    const result =
-      scenario === 'code-exchange' ? await runCodeExchange(ctx, 6) : scenario === 'pin-polling' ? (await runPinPolling(ctx, 6)).results.at(-1)! : await runTokenValidation(ctx, 6);
-    const m = result.measurement;
-    process.stdout.write(`${scenario}: ${m ? `${Math.round(m.rps)} /s, ${m.cpuUsPerOk.toFixed(1)} µs CPU each, server core ${(100 * m.serverBusy).toFixed(0)}% busy, load core ${(100 * m.generatorBusy).toFixed(0)}% busy` : result.note}\n`);
-  } finally {
-    await kf.stop();
-    await storage.close();
-    await backend.cleanup();
-  }
+  const result = await runSingleScenario({ scenario, seconds: 6, root: ROOT, nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir] });
+  const m = result.measurement;
+  process.stdout.write(`${scenario}: ${m ? `${Math.round(m.rps)} /s, ${m.cpuUsPerOk.toFixed(1)} µs CPU each, server core ${(100 * m.serverBusy).toFixed(0)}% busy, load core ${(100 * m.generatorBusy).toFixed(0)}% busy` : result.note}\n`);
   const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
   if (!file) throw new Error('no profile written');
   process.stdout.write(`${summarise(JSON.parse(readFileSync(join(dir, file), 'utf8')) as Profile, 30)}\nprofile: ${join(dir, file)}\n`);

@@ -28,12 +28,14 @@ for (const report of reports) {
 }
 
 process.stdout.write(`${reports.length} runs: ${reports.map((r) => r.date).join(', ')}\n\n`);
-process.stdout.write(`${'backend'.padEnd(9)}${'scenario'.padEnd(60)}${'CPU ratio per run'.padEnd(36)}median  target  met\n`);
+// Wide enough for every run's ratio ("0.93 " each) and the heading, however many runs.
+const ratioWidth = Math.max(36, 5 * Math.max(0, ...[...byRow.values()].map((r) => r.ratios.length)) + 1);
+process.stdout.write(`${'backend'.padEnd(9)}${'scenario'.padEnd(60)}${'CPU ratio per run'.padEnd(ratioWidth)}median  target  met\n`);
 for (const [key, { title, target, ratios }] of byRow) {
   const [backend] = key.split('\t');
   const m = median(ratios);
   const met = target === undefined ? '' : `${ratios.filter((r) => r >= target).length} of ${ratios.length}`;
   process.stdout.write(
-    `${backend!.padEnd(9)}${title.slice(0, 58).padEnd(60)}${ratios.map((r) => r.toFixed(2)).join(' ').padEnd(36)}${m.toFixed(3).padEnd(8)}${(target === undefined ? '' : `≥ ${target.toFixed(2)}`).padEnd(8)}${met}\n`,
+    `${backend!.padEnd(9)}${title.slice(0, 58).padEnd(60)}${ratios.map((r) => r.toFixed(2)).join(' ').padEnd(ratioWidth)}${m.toFixed(3).padEnd(8)}${(target === undefined ? '' : `≥ ${target.toFixed(2)}`).padEnd(8)}${met}\n`,
   );
 }

@@ -1,5 +1,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
+import { AcceptedTokenDigests } from './api/accepted-token-digests.js';
 import { apiFrameworkErrors } from './api/envelope.js';
 import { registerApi } from './api/plugin.js';
 import { startCleanupScheduler, type CleanupScheduler } from './cleanup-scheduler.js';
@@ -81,7 +82,7 @@ export async function buildServer(config: Config, storage: Storage, opts: BuildO
         })
       : new MemoryRateLimiter(() => clock.now()));
   const usage = new UsageRecorder(storage);
-  const services: Services = { config, storage, clock, limiter, usage, secret: config.secret };
+  const services: Services = { config, storage, clock, limiter, usage, acceptedTokens: new AcceptedTokenDigests(), secret: config.secret };
   services.log = log;
   await registerWeb(web, services);
   await registerApi(api, services, { ownLogger: requestLines });

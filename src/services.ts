@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
+import type { AcceptedTokenDigests } from './api/accepted-token-digests.js';
 import type { Config } from './config/config.js';
 import type { ProtocolDeps } from './oauth/deps.js';
 import type { RateLimiter } from './ratelimit/limiter.js';
@@ -13,5 +14,7 @@ export interface Services extends ProtocolDeps {
   clock: Clock;
   limiter: RateLimiter;
   usage: UsageRecorder;
+  /** Digests of recently accepted bearer tokens, so a client's next call skips hashing (decision 0104). */
+  acceptedTokens: AcceptedTokenDigests;
   log?: FastifyBaseLogger;
 }

@@ -59,12 +59,6 @@ export function sentV1Token(header: string | undefined): string | null {
   return m ? m[1]! : null;
 }
 
-/** SHA-256 of the bearer token when one is sent (sentV1Token), else null: a header of another shape never reaches the storage. */
-function sentTokenHash(request: FastifyRequest): string | null {
-  const token = sentV1Token(request.headers.authorization);
-  return token === null ? null : hashToken(token);
-}
-
 /**
  * Authorizes a call to a user endpoint (§9): client_id first (412 client_id_failed),
  * then the bearer token (401 user_token_failed). A token only works with the client_id
@@ -80,12 +74,17 @@ export function requireUserTokenWithUser(services: Services, request: FastifyReq
   const { storage } = services;
   const clientId = requestClientId(request);
   if (!clientId) throw new ProtocolError('client_id_failed');
-  const hash = sentTokenHash(request);
+  // Only the token's digest reaches the storage; a header of no V1 shape reaches nothing.
+  const token = sentV1Token(request.headers.authorization);
+  const kept = token === null ? undefined : services.acceptedTokens.kept(token);
+  // A digest made for this call, kept if the token is accepted (decision 0104).
+  const made = token === null || kept !== undefined ? null : hashToken(token);
+  const hash = kept ?? made;
   const now = services.clock.now();
   const found = hash === null ? null : storage.findAccessTokenWithUser ? storage.findAccessTokenWithUser(hash, now) : tokenThenUser(storage, hash, now);
   // Not `then(found, …)`: that makes a closure on every call, and this is the hottest path.
-  if (found instanceof Promise) return found.then((f) => settle(services, request, reply, clientId, now, f));
-  return settle(services, request, reply, clientId, now, found);
+  if (found instanceof Promise) return found.then((f) => settle(services, request, reply, clientId, now, token, made, f));
+  return settle(services, request, reply, clientId, now, token, made, found);
 }
 
 /** Without the storage's combined lookup: the token, then its user. */
@@ -95,16 +94,25 @@ async function tokenThenUser(storage: Storage, hash: string, now: number): Promi
   return lookup && user ? { lookup, user } : null;
 }
 
-/** The found token accepted (its rate counted, its use recorded for Connected Apps), or the refusal. */
+/**
+ * The found token accepted (its digest kept for its next call, its rate counted, its use
+ * recorded for Connected Apps), or the refusal (and its digest, if kept, dropped).
+ */
 function settle(
   services: Services,
   request: FastifyRequest,
   reply: FastifyReply,
   clientId: string,
   now: number,
+  token: string | null,
+  madeDigest: string | null,
   found: Authorized | null,
 ): MaybePromise<Authorized> {
-  if (!found || found.lookup.clientId !== clientId) return refuse(services, request, reply, clientId);
+  if (!found || found.lookup.clientId !== clientId) {
+    if (token !== null) services.acceptedTokens.refused(token);
+    return refuse(services, request, reply, clientId);
+  }
+  if (madeDigest !== null) services.acceptedTokens.accepted(token!, madeDigest);
   const lookup = found.lookup;
   const counted = enforceApiRate(services, request, reply, `token:${lookup.grantId}`);
   if (counted === undefined) {

@@ -138,6 +138,9 @@ describe('Connected Apps', () => {
 
   it('revokes at once: the next call with the token is 401 user_token_failed', async () => {
     const id = await grantId();
+    // The token was accepted before: its digest is kept (decision 0104), and decides nothing.
+    assert.equal((await getSettings(kf, firstToken, fx.confidential.clientId)).status, 200);
+    assert.ok(kf.server.services.acceptedTokens.kept(firstToken));
     const { csrf } = await alice.page('/settings/connected-apps/');
     const res = await alice.post(`/settings/connected-apps/${id}/revoke/`, { _csrf: csrf });
     assert.equal(res.status, 303);
@@ -146,6 +149,7 @@ describe('Connected Apps', () => {
     const settings = await getSettings(kf, firstToken, fx.confidential.clientId);
     assert.equal(settings.status, 401);
     assert.deepEqual(await settings.json(), { error: 'user_token_failed', code: 401 });
+    assert.equal(kf.server.services.acceptedTokens.kept(firstToken), undefined);
 
     const { html } = await alice.page(res.headers.get('location')!);
     assert.match(html, /role="status">Test Confidential can no longer use your account\./);

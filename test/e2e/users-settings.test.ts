@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { approveAndGetCode, postToken } from '../helpers/flows.js';
-import { REDIRECT_URI, seedFixture, startKeyfob, type Fixture, type TestKeyfob } from '../helpers/keyfob.js';
+import { hashToken, V1_TOKEN_LIFETIME_S } from '../../src/oauth/tokens.js';
+import { ManualClock, REDIRECT_URI, seedFixture, startKeyfob, type Fixture, type TestKeyfob } from '../helpers/keyfob.js';
 import { WebAgent } from '../helpers/web-agent.js';
 
 describe('/users/settings (reference §9)', () => {
@@ -116,6 +117,55 @@ describe('/users/settings (reference §9)', () => {
       const body = (await res.json()) as { error: string; code: number; message: string };
       assert.deepEqual([body.error, body.code], ['url_failed', 404], path);
     }
+  });
+});
+
+describe('/users/settings with a kept token digest (decision 0104)', () => {
+  const clock = new ManualClock(Date.UTC(2026, 0, 15, 9, 30));
+  let kf: TestKeyfob;
+  let fx: Fixture;
+  let token: string;
+  before(async () => {
+    kf = await startKeyfob({ clock, env: { KEYFOB_RATE_LIMITS: 'false' } });
+    fx = await seedFixture(kf);
+    const agent = new WebAgent(kf.webUrl);
+    await agent.signIn(fx.username, fx.password);
+    const code = await approveAndGetCode(kf, fx, { client_id: fx.confidential.clientId }, agent);
+    const res = await postToken(kf, { grant_type: 'authorization_code', code, client_id: fx.confidential.clientId, client_secret: fx.confidential.clientSecret, redirect_uri: REDIRECT_URI });
+    token = ((await res.json()) as { access_token: string }).access_token;
+  });
+  after(async () => kf.close());
+
+  const call = (clientId: string, t = token) => fetch(`${kf.apiUrl}/users/settings?client_id=${clientId}`, { headers: { authorization: `Bearer ${t}` } });
+  const kept = (t = token) => kf.server.services.acceptedTokens.kept(t);
+
+  it('keeps nothing for refused tokens, and the digest of an accepted one', async () => {
+    const unknown = 'e'.repeat(64);
+    assert.equal((await call(fx.confidential.clientId, unknown)).status, 401);
+    assert.equal(kept(unknown), undefined);
+    assert.equal(kept(), undefined);
+    assert.equal((await call(fx.confidential.clientId)).status, 200);
+    assert.equal(kept(), hashToken(token));
+    assert.equal((await call(fx.confidential.clientId)).status, 200);
+  });
+
+  it('refuses a kept token sent with another app\'s client_id, drops it, and accepts it again with its own', async () => {
+    assert.ok(kept());
+    const other = await call(fx.public.clientId);
+    assert.equal(other.status, 401);
+    assert.deepEqual(await other.json(), { error: 'user_token_failed', code: 401 });
+    assert.equal(kept(), undefined);
+    assert.equal((await call(fx.confidential.clientId)).status, 200);
+    assert.equal(kept(), hashToken(token));
+  });
+
+  it('refuses a kept token once it has expired (§5.2: 5 years), and drops it', async () => {
+    assert.ok(kept());
+    clock.advance(V1_TOKEN_LIFETIME_S * 1000 + 1000);
+    const res = await call(fx.confidential.clientId);
+    assert.equal(res.status, 401);
+    assert.deepEqual(await res.json(), { error: 'user_token_failed', code: 401 });
+    assert.equal(kept(), undefined);
   });
 });
 

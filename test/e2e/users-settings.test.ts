@@ -5,6 +5,15 @@ import { hashToken, V1_TOKEN_LIFETIME_S } from '../../src/oauth/tokens.js';
 import { ManualClock, REDIRECT_URI, seedFixture, startKeyfob, type Fixture, type TestKeyfob } from '../helpers/keyfob.js';
 import { WebAgent } from '../helpers/web-agent.js';
 
+/** The fixture's user signs in, allows the confidential app, and the app redeems the code (§4, §5). */
+async function confidentialToken(kf: TestKeyfob, fx: Fixture): Promise<string> {
+  const agent = new WebAgent(kf.webUrl);
+  await agent.signIn(fx.username, fx.password);
+  const code = await approveAndGetCode(kf, fx, { client_id: fx.confidential.clientId }, agent);
+  const res = await postToken(kf, { grant_type: 'authorization_code', code, client_id: fx.confidential.clientId, client_secret: fx.confidential.clientSecret, redirect_uri: REDIRECT_URI });
+  return ((await res.json()) as { access_token: string }).access_token;
+}
+
 describe('/users/settings (reference §9)', () => {
   let kf: TestKeyfob;
   let fx: Fixture;
@@ -13,11 +22,7 @@ describe('/users/settings (reference §9)', () => {
     // The per-second limits are tested on their own below; here they would slow the calls down.
     kf = await startKeyfob({ env: { KEYFOB_RATE_LIMITS: 'false' } });
     fx = await seedFixture(kf);
-    const agent = new WebAgent(kf.webUrl);
-    await agent.signIn(fx.username, fx.password);
-    const code = await approveAndGetCode(kf, fx, { client_id: fx.confidential.clientId }, agent);
-    const res = await postToken(kf, { grant_type: 'authorization_code', code, client_id: fx.confidential.clientId, client_secret: fx.confidential.clientSecret, redirect_uri: REDIRECT_URI });
-    token = ((await res.json()) as { access_token: string }).access_token;
+    token = await confidentialToken(kf, fx);
   });
   after(async () => kf.close());
 
@@ -128,11 +133,7 @@ describe('/users/settings with a kept token digest (decision 0104)', () => {
   before(async () => {
     kf = await startKeyfob({ clock, env: { KEYFOB_RATE_LIMITS: 'false' } });
     fx = await seedFixture(kf);
-    const agent = new WebAgent(kf.webUrl);
-    await agent.signIn(fx.username, fx.password);
-    const code = await approveAndGetCode(kf, fx, { client_id: fx.confidential.clientId }, agent);
-    const res = await postToken(kf, { grant_type: 'authorization_code', code, client_id: fx.confidential.clientId, client_secret: fx.confidential.clientSecret, redirect_uri: REDIRECT_URI });
-    token = ((await res.json()) as { access_token: string }).access_token;
+    token = await confidentialToken(kf, fx);
   });
   after(async () => kf.close());
 
